@@ -1,0 +1,1 @@
+"""Allocation of delivery routes to vehicles over a rolling window."""

@@ -1,0 +1,1 @@
+"""Charge scheduling of depot vehicles in 30-minute slots."""

@@ -1,0 +1,30 @@
+"""One small API to solve LP and MIP models, whatever the backend.
+
+A model is a :class:`LinearModel` (arrays, built with :class:`ModelBuilder`); a backend is
+anything that satisfies the :class:`Solver` protocol; :class:`SolverChain` tries backends in
+order and falls through the unavailable or failing ones. This package imports nothing else of
+the project.
+"""
+
+from solvers.builder import ModelBuilder
+from solvers.chain import SolverChain
+from solvers.errors import SolverError, SolverFailedError, SolverUnavailableError
+from solvers.highs import HighsSolver
+from solvers.model import LinearModel, Sense, Solution, SolveOptions, SolveStatus, VarType
+from solvers.protocol import Solver
+
+__all__ = [
+    "HighsSolver",
+    "LinearModel",
+    "ModelBuilder",
+    "Sense",
+    "Solution",
+    "SolveOptions",
+    "SolveStatus",
+    "Solver",
+    "SolverChain",
+    "SolverError",
+    "SolverFailedError",
+    "SolverUnavailableError",
+    "VarType",
+]
