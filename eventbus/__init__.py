@@ -1,1 +1,5 @@
-"""eventbus package."""
+"""Typed in-process asynchronous publish/subscribe."""
+
+from eventbus.bus import EventBus, Handler
+
+__all__ = ["EventBus", "Handler"]

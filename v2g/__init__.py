@@ -1,1 +1,1 @@
-"""v2g package."""
+"""The application: wiring, adapters, command line."""

@@ -1,0 +1,448 @@
+"""The dispatch manager: signal in, orders out, acks gathered, fallback applied, result back.
+
+One ``await manager.dispatch(signal)`` per signal:
+
+1. a known ``signal_id`` returns its stored result (or joins the dispatch in flight);
+2. under the site's lock: discover the fleet, filter, build the candidates, allocate (off the
+   event loop), book the chosen vehicles; dispatches of other sites run meanwhile, and a
+   second signal for the same site sees the first one's bookings;
+3. round 0: register and publish all orders at once, then wait for the acks under one
+   ``ack_timeout_s`` (acks arrive through :meth:`DispatchManager.handle_ack`);
+4. while power is missing and rounds remain, the fallback proposes follow-up orders, the
+   manager clamps them to what each vehicle may still take, books and sends them;
+5. release vehicles that delivered nothing, record participation, tune the weights, emit
+   :class:`~dispatch.events.DispatchCompleted`, record metrics, keep the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import numpy as np
+import structlog
+from numpy.typing import NDArray
+
+from dispatch.acks import AckVerdict, OrderBook
+from dispatch.candidates import Candidates
+from dispatch.commitments import CommitmentLedger
+from dispatch.dispatchers import Dispatcher, SmartDispatcher
+from dispatch.dispatchers.base import Allocation
+from dispatch.errors import ConfigurationError
+from dispatch.events import (
+    AckAnomaly,
+    DispatchCompleted,
+    DispatchStarted,
+    FallbackApplied,
+    OrdersSent,
+)
+from dispatch.fallbacks import Fallback, FallbackContext, NoopFallback
+from dispatch.filters import SimpleVehicleFilter, VehicleFilter
+from dispatch.models import Ack, DispatchResult, DispatchStatus, FlexibilitySignal, Order
+from dispatch.participation import ParticipationTracker
+from dispatch.ports import Clock, Publisher
+from dispatch.state import DispatchState, tolerance_kw
+from dispatch.tuner import LearningTuner
+from dispatch.weights import WeightTable
+from eventbus import EventBus
+from fleet import FleetDiscovery
+from metrics import MetricsSink, NopSink
+from metrics import catalog as m
+
+log = structlog.get_logger(__name__)
+
+FloatArray = NDArray[np.float64]
+
+
+class DispatchManager:
+    """Orchestrates dispatches; see the module docstring for the sequence."""
+
+    def __init__(
+        self,
+        *,
+        fleet: FleetDiscovery,
+        publisher: Publisher,
+        clock: Clock,
+        dispatcher: Dispatcher | None = None,
+        fallback: Fallback | None = None,
+        vehicle_filter: VehicleFilter | None = None,
+        ack_timeout_s: float = 5.0,
+        max_fallback_rounds: int = 2,
+        min_order_kw: float = 0.01,
+        metrics: MetricsSink | None = None,
+        events: EventBus | None = None,
+        tuner: LearningTuner | None = None,
+        participation: ParticipationTracker | None = None,
+        results_kept: int = 10_000,
+    ) -> None:
+        if not ack_timeout_s > 0:
+            raise ConfigurationError("ack_timeout_s must be > 0")
+        if max_fallback_rounds < 0:
+            raise ConfigurationError("max_fallback_rounds must be >= 0")
+        if min_order_kw < 0:
+            raise ConfigurationError("min_order_kw must be >= 0")
+        self.fleet = fleet
+        self.publisher = publisher
+        self.clock = clock
+        self.dispatcher: Dispatcher = dispatcher if dispatcher is not None else SmartDispatcher()
+        self.fallback: Fallback = fallback if fallback is not None else NoopFallback()
+        self.filter: VehicleFilter = vehicle_filter or SimpleVehicleFilter()
+        self.ack_timeout_s = ack_timeout_s
+        self.max_fallback_rounds = max_fallback_rounds
+        self.min_order_kw = min_order_kw
+        self.metrics: MetricsSink = metrics if metrics is not None else NopSink()
+        self.events = events if events is not None else EventBus()
+        self.tuner = tuner
+        self.participation = participation if participation is not None else ParticipationTracker()
+        self.ledger = CommitmentLedger()
+        self.book = OrderBook()
+        self._results: OrderedDict[str, DispatchResult] = OrderedDict()
+        self._results_kept = results_kept
+        self._in_flight: dict[str, asyncio.Future[DispatchResult]] = {}
+        self._in_flight_by_site: Counter[str] = Counter()
+        self._site_locks: dict[str, asyncio.Lock] = {}
+
+    # -- public API --------------------------------------------------------------------------
+
+    def result(self, signal_id: str) -> DispatchResult | None:
+        """The stored result of a finished dispatch, if still kept."""
+        return self._results.get(signal_id)
+
+    def remember(self, result: DispatchResult) -> None:
+        """Keep ``result`` as the answer for its signal id (also used to restore state)."""
+        self._results[result.signal_id] = result
+        self._results.move_to_end(result.signal_id)
+        while len(self._results) > self._results_kept:
+            self._results.popitem(last=False)
+
+    @property
+    def in_flight(self) -> int:
+        """Dispatches currently running."""
+        return len(self._in_flight)
+
+    async def dispatch(self, signal: FlexibilitySignal) -> DispatchResult:
+        """Dispatch ``signal`` once; a repeated ``signal_id`` gets the same result."""
+        known = self._results.get(signal.signal_id)
+        if known is not None:
+            self.metrics.inc(m.SIGNALS_REPEATED, site=signal.site_id)
+            log.info("signal_repeated", signal_id=signal.signal_id, site_id=signal.site_id)
+            return known
+        running = self._in_flight.get(signal.signal_id)
+        if running is not None:
+            self.metrics.inc(m.SIGNALS_REPEATED, site=signal.site_id)
+            return await asyncio.shield(running)
+        future: asyncio.Future[DispatchResult] = asyncio.get_running_loop().create_future()
+        self._in_flight[signal.signal_id] = future
+        self._in_flight_by_site[signal.site_id] += 1
+        self._gauge_in_flight(signal.site_id)
+        try:
+            with structlog.contextvars.bound_contextvars(
+                signal_id=signal.signal_id, site_id=signal.site_id
+            ):
+                result = await self._run(signal)
+            self.remember(result)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: joiners re-raise it, nobody leaks a warning
+            raise
+        finally:
+            del self._in_flight[signal.signal_id]
+            self._in_flight_by_site[signal.site_id] -= 1
+            self._gauge_in_flight(signal.site_id)
+
+    def handle_ack(self, ack: Ack) -> AckVerdict:
+        """Take one acknowledgement from the transport (never raises on a bad ack)."""
+        loop_now = asyncio.get_running_loop().time()
+        verdict, ticket = self.book.handle(ack, loop_now)
+        site = ticket.order.site_id if ticket is not None else "unknown"
+        if verdict is AckVerdict.MATCHED:
+            assert ticket is not None  # noqa: S101
+            self.metrics.inc(m.ACKS, site=site, outcome=ticket.answer.name.lower())
+            self.metrics.observe(m.ACK_LATENCY, ticket.latency_s, site=site)
+            return verdict
+        if verdict is AckVerdict.LATE:
+            self.metrics.inc(m.ACKS_LATE, site=site)
+        elif verdict is AckVerdict.DUPLICATE:
+            self.metrics.inc(m.ACKS_DUPLICATE, site=site)
+        else:
+            self.metrics.inc(m.ACKS_UNMATCHED, site=site, reason=verdict.value)
+        log.warning(
+            "ack_not_counted",
+            verdict=verdict.value,
+            order_id=ack.order_id,
+            vehicle_id=ack.vehicle_id,
+            signal_id=ticket.order.signal_id if ticket else None,
+        )
+        if ticket is not None:
+            self.events.publish(
+                AckAnomaly(
+                    ticket.order.signal_id, site, verdict.value, ack.order_id, ack.vehicle_id
+                )
+            )
+        return verdict
+
+    # -- one dispatch ------------------------------------------------------------------------
+
+    def _gauge_in_flight(self, site_id: str) -> None:
+        self.metrics.set(m.DISPATCHES_IN_FLIGHT, self._in_flight_by_site[site_id], site=site_id)
+
+    def _lock(self, site_id: str) -> asyncio.Lock:
+        return self._site_locks.setdefault(site_id, asyncio.Lock())
+
+    async def _run(self, signal: FlexibilitySignal) -> DispatchResult:
+        loop = asyncio.get_running_loop()
+        started_at = self.clock.now()
+        t0 = loop.time()
+        self.ledger.prune(started_at)
+        self.events.publish(DispatchStarted(signal.signal_id, signal.site_id, signal))
+        if signal.end <= started_at:
+            state = DispatchState(signal, Candidates.build(signal, ()))
+            return self._finish(state, started_at, t0, {}, reason="signal period already ended")
+
+        async with self._lock(signal.site_id):
+            vehicles = await self.fleet.vehicles(signal.site_id)
+            selection = self.filter.select(signal, vehicles, self.ledger)
+            for why, count in selection.excluded.items():
+                self.metrics.inc(m.VEHICLES_EXCLUDED, count, site=signal.site_id, reason=why)
+            candidates = Candidates.build(signal, selection.eligible, self.participation)
+            state = DispatchState(signal, candidates)
+            if not len(candidates):
+                return self._finish(
+                    state, started_at, t0, selection.excluded, reason="no eligible vehicle"
+                )
+            alloc_t0 = loop.time()
+            allocation = await asyncio.to_thread(self.dispatcher.allocate, signal, candidates)
+            self.metrics.observe(
+                m.DISPATCH_ALLOCATION, loop.time() - alloc_t0, dispatcher=self.dispatcher.name
+            )
+            amounts = self._sanitise(allocation, candidates, signal.power_kw, state)
+            self._book(signal, candidates, amounts)
+
+        await self._send_round(state, amounts, 0)
+        for number in range(1, self.max_fallback_rounds + 1):
+            if state.residual_kw <= tolerance_kw(signal.power_kw):
+                break
+            extra = self._fallback_orders(state, number)
+            if not extra.any():
+                break
+            await self._send_round(state, extra, number)
+
+        delivered = state.acknowledged_kw > 0
+        ids = np.array(candidates.ids, dtype=object)
+        self.ledger.release(signal.site_id, ids[~delivered], signal.signal_id)
+        self.participation.record(signal.site_id, ids[delivered], signal.start)
+        self._tune(state)
+        return self._finish(state, started_at, t0, selection.excluded)
+
+    def _sanitise(
+        self,
+        allocation: Allocation,
+        candidates: Candidates,
+        budget_kw: float,
+        state: DispatchState,
+    ) -> FloatArray:
+        """Hold any strategy's output to the invariants: 0 <= x <= capacity, sum <= budget."""
+        x = np.asarray(allocation.power_kw, dtype=np.float64)
+        if x.shape != (len(candidates),):
+            raise ConfigurationError(
+                f"{self.dispatcher.name} returned {x.shape} amounts for {len(candidates)} vehicles",
+                signal_id=state.signal.signal_id,
+            )
+        clipped = np.clip(np.nan_to_num(x), 0.0, candidates.capacity_kw)
+        total = clipped.sum()
+        if total > budget_kw:
+            clipped *= budget_kw / total
+        if not np.allclose(clipped, x, rtol=1e-9, atol=1e-6):
+            log.warning("allocation_clamped", dispatcher=self.dispatcher.name)
+        clipped[clipped < self.min_order_kw] = 0.0
+        if allocation.degraded:
+            log.warning(
+                "allocation_degraded", dispatcher=self.dispatcher.name, why=allocation.degraded
+            )
+        return clipped
+
+    def _book(self, signal: FlexibilitySignal, candidates: Candidates, amounts: FloatArray) -> None:
+        ids = [candidates.ids[i] for i in np.flatnonzero(amounts)]
+        self.ledger.reserve(signal.site_id, ids, signal.signal_id, signal.start, signal.end)
+
+    def _fallback_orders(self, state: DispatchState, number: int) -> FloatArray:
+        """Ask the fallback, then clamp its answer to what each vehicle may still take."""
+        signal, candidates = state.signal, state.candidates
+        held = np.fromiter(
+            (
+                self.ledger.holds(signal.site_id, vid, signal.signal_id)
+                or not self.ledger.is_committed(signal.site_id, vid, signal.start, signal.end)
+                for vid in candidates.ids
+            ),
+            bool,
+            len(candidates),
+        )
+        residual = state.residual_kw
+        ctx = FallbackContext(
+            signal=signal,
+            candidates=candidates,
+            residual_kw=residual,
+            ordered_kw=state.ordered_kw.copy(),
+            acknowledged_kw=state.acknowledged_kw.copy(),
+            may_receive=held & ~state.failed,
+            responded=state.responded,
+            round=number,
+        )
+        proposal = np.nan_to_num(np.asarray(self.fallback.reallocate(ctx), dtype=np.float64))
+        if proposal.shape != (len(candidates),):
+            raise ConfigurationError(
+                f"{self.fallback.name} returned {proposal.shape} amounts for {len(candidates)}",
+                signal_id=signal.signal_id,
+            )
+        extra = np.clip(proposal, 0.0, ctx.remaining_kw)
+        budget = residual * (1.0 + float(getattr(self.fallback, "max_overallocation", 0.0)))
+        if extra.sum() > budget:
+            extra *= budget / extra.sum()
+        if not np.allclose(extra, proposal, rtol=1e-9, atol=1e-6):
+            log.warning("fallback_clamped", fallback=self.fallback.name, round=number)
+        extra[extra < self.min_order_kw] = 0.0
+        if extra.any():
+            self._book(signal, candidates, extra)
+            self.metrics.inc(m.FALLBACK_ROUNDS, site=signal.site_id, fallback=self.fallback.name)
+            self.events.publish(
+                FallbackApplied(
+                    signal.signal_id,
+                    signal.site_id,
+                    self.fallback.name,
+                    number,
+                    residual,
+                    float(extra.sum()),
+                    int(np.count_nonzero(extra)),
+                )
+            )
+        return extra
+
+    async def _send_round(self, state: DispatchState, amounts: FloatArray, number: int) -> None:
+        """Publish one order per non-zero amount and gather the acks under the timeout."""
+        signal, candidates = state.signal, state.candidates
+        loop = asyncio.get_running_loop()
+        index = np.flatnonzero(amounts)
+        now = self.clock.now()
+        expires = now + timedelta(seconds=self.ack_timeout_s)
+        token = secrets.token_hex(6)
+        vehicles = candidates.vehicles
+        orders = [
+            Order(
+                f"{token}.{number}.{i}",
+                signal.signal_id,
+                signal.site_id,
+                vehicles[i].vehicle_id,
+                signal.direction,
+                float(amounts[i]),
+                signal.start,
+                signal.end,
+                expires,
+                number,
+            )
+            for i in index
+        ]
+        sent_at = loop.time()
+        rnd = self.book.open_round(signal.signal_id, number, orders, index.tolist(), sent_at)
+        unsent = await self._publish(orders)
+        self.book.mark_unsent(rnd, unsent)
+        label = "initial" if number == 0 else "fallback"
+        self.metrics.inc(m.ORDERS_SENT, len(orders) - len(unsent), site=signal.site_id, round=label)
+        self.events.publish(
+            OrdersSent(
+                signal.signal_id,
+                signal.site_id,
+                number,
+                len(orders),
+                float(amounts.sum()),
+                len(unsent),
+            )
+        )
+        await rnd.wait(sent_at + self.ack_timeout_s)
+        timeouts = self.book.close(rnd)
+        if timeouts:
+            self.metrics.inc(m.ACK_TIMEOUTS, timeouts, site=signal.site_id)
+        accepted, answers = rnd.results(len(candidates))
+        state.apply_round(number, amounts, accepted, answers)
+        state.late += rnd.late
+        state.duplicates += rnd.duplicates
+        log.info(
+            "dispatch_round",
+            round=number,
+            orders=len(orders),
+            unsent=len(unsent),
+            timeouts=timeouts,
+            acknowledged_kw=round(state.acknowledged_total, 3),
+        )
+
+    async def _publish(self, orders: Sequence[Order]) -> Sequence[str]:
+        try:
+            return await self.publisher.publish(orders)
+        except Exception as exc:
+            log.error("publish_failed", orders=len(orders), error=str(exc))
+            return [o.order_id for o in orders]
+
+    def _tune(self, state: DispatchState) -> None:
+        weights = getattr(self.dispatcher, "weights", None)
+        if self.tuner is None or not isinstance(weights, WeightTable):
+            return
+        ordered = state.ordered_kw > 0
+        if not ordered.any():
+            return
+        success = state.acknowledged_kw[ordered] / state.ordered_kw[ordered]
+        step = self.tuner.tune(
+            weights, state.signal.type, state.candidates.features[ordered], success
+        )
+        if step is not None:
+            self.metrics.inc(m.TUNER_ADJUSTMENTS, signal_type=state.signal.type)
+            log.info("weights_tuned", signal_type=step.signal_type, change=step.explain())
+
+    def _finish(
+        self,
+        state: DispatchState,
+        started_at: datetime,
+        t0: float,
+        excluded: dict[str, int],
+        reason: str | None = None,
+    ) -> DispatchResult:
+        result = state.result(
+            dispatcher=self.dispatcher.name,
+            fallback=self.fallback.name,
+            started_at=started_at,
+            finished_at=self.clock.now(),
+            excluded=excluded,
+        )
+        if reason is not None:
+            result = replace(result, status=DispatchStatus.FAILED, reason=reason)
+        site = result.site_id
+        elapsed = asyncio.get_running_loop().time() - t0
+        self.metrics.inc(
+            m.DISPATCHES,
+            site=site,
+            status=result.status.value,
+            dispatcher=result.dispatcher,
+            fallback=result.fallback,
+        )
+        self.metrics.observe(m.DISPATCH_DURATION, elapsed, site=site, dispatcher=result.dispatcher)
+        self.metrics.set(m.DISPATCH_REQUESTED, result.requested_kw, site=site)
+        self.metrics.set(m.DISPATCH_ACKNOWLEDGED, result.acknowledged_kw, site=site)
+        self.metrics.observe(
+            m.DISPATCH_FULFILMENT, result.acknowledged_kw / result.requested_kw, site=site
+        )
+        self.events.publish(DispatchCompleted(result.signal_id, site, result))
+        log.info(
+            "dispatch_completed",
+            status=result.status.value,
+            requested_kw=result.requested_kw,
+            acknowledged_kw=round(result.acknowledged_kw, 3),
+            rounds=result.rounds,
+            vehicles=len(result.vehicles),
+            elapsed_s=round(elapsed, 4),
+            reason=result.reason,
+        )
+        return result

@@ -1,0 +1,114 @@
+"""Every metric the service records: name (unit in the name), kind, help, label names."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class MetricKind(enum.Enum):
+    """Prometheus metric type."""
+
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    HISTOGRAM = "histogram"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric's declaration."""
+
+    name: str
+    kind: MetricKind
+    help: str
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] | None = None
+
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+C, G, H = MetricKind.COUNTER, MetricKind.GAUGE, MetricKind.HISTOGRAM
+
+DISPATCHES = "v2g_dispatches_total"
+DISPATCH_DURATION = "v2g_dispatch_duration_seconds"
+DISPATCH_REQUESTED = "v2g_dispatch_requested_kw"
+DISPATCH_ACKNOWLEDGED = "v2g_dispatch_acknowledged_kw"
+DISPATCH_FULFILMENT = "v2g_dispatch_fulfilment_ratio"
+DISPATCH_ALLOCATION = "v2g_dispatch_allocation_seconds"
+DISPATCHES_IN_FLIGHT = "v2g_dispatches_in_flight"
+SIGNALS_REPEATED = "v2g_signals_repeated_total"
+ORDERS_SENT = "v2g_orders_sent_total"
+ACKS = "v2g_acks_total"
+ACK_TIMEOUTS = "v2g_ack_timeouts_total"
+ACKS_LATE = "v2g_acks_late_total"
+ACKS_DUPLICATE = "v2g_acks_duplicate_total"
+ACKS_UNMATCHED = "v2g_acks_unmatched_total"
+ACK_LATENCY = "v2g_ack_latency_seconds"
+FALLBACK_ROUNDS = "v2g_fallback_rounds_total"
+VEHICLES_EXCLUDED = "v2g_dispatch_vehicles_excluded_total"
+TUNER_ADJUSTMENTS = "v2g_tuner_weight_adjustments_total"
+
+_SPECS = (
+    MetricSpec(
+        DISPATCHES,
+        C,
+        "Dispatches completed, by outcome",
+        ("site", "status", "dispatcher", "fallback"),
+    ),
+    MetricSpec(
+        DISPATCH_DURATION,
+        H,
+        "Signal received to result ready",
+        ("site", "dispatcher"),
+        _LATENCY_BUCKETS,
+    ),
+    MetricSpec(DISPATCH_REQUESTED, G, "Power requested by the last signal", ("site",)),
+    MetricSpec(DISPATCH_ACKNOWLEDGED, G, "Power acknowledged for the last signal", ("site",)),
+    MetricSpec(
+        DISPATCH_FULFILMENT,
+        H,
+        "Acknowledged over requested power per dispatch",
+        ("site",),
+        (0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0, 1.1, 1.5),
+    ),
+    MetricSpec(
+        DISPATCH_ALLOCATION,
+        H,
+        "Time the dispatcher took to split the power",
+        ("dispatcher",),
+        _LATENCY_BUCKETS,
+    ),
+    MetricSpec(DISPATCHES_IN_FLIGHT, G, "Dispatches currently running", ("site",)),
+    MetricSpec(SIGNALS_REPEATED, C, "Signals received again with a known signal_id", ("site",)),
+    MetricSpec(ORDERS_SENT, C, "Orders published to vehicles", ("site", "round")),
+    MetricSpec(ACKS, C, "Acknowledgements matched to an open order", ("site", "outcome")),
+    MetricSpec(ACK_TIMEOUTS, C, "Orders with no acknowledgement before the timeout", ("site",)),
+    MetricSpec(ACKS_LATE, C, "Acknowledgements that arrived after their order expired", ("site",)),
+    MetricSpec(ACKS_DUPLICATE, C, "Acknowledgements for an already answered order", ("site",)),
+    MetricSpec(
+        ACKS_UNMATCHED,
+        C,
+        "Acknowledgements for unknown orders or from the wrong vehicle",
+        ("site", "reason"),
+    ),
+    MetricSpec(
+        ACK_LATENCY, H, "Order published to acknowledgement received", ("site",), _LATENCY_BUCKETS
+    ),
+    MetricSpec(FALLBACK_ROUNDS, C, "Fallback rounds that sent orders", ("site", "fallback")),
+    MetricSpec(
+        VEHICLES_EXCLUDED, C, "Vehicles the filter excluded from a dispatch", ("site", "reason")
+    ),
+    MetricSpec(
+        TUNER_ADJUSTMENTS, C, "Weight adjustments made by the learning tuner", ("signal_type",)
+    ),
+)
+
+CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def register(spec: MetricSpec) -> None:
+    """Add a metric declared by another part of the application (before sinks are built)."""
+    existing = CATALOG.get(spec.name)
+    if existing is not None and existing != spec:
+        raise ValueError(f"metric {spec.name} is already declared differently")
+    CATALOG[spec.name] = spec
