@@ -369,8 +369,7 @@ class DispatchManager:
             self.metrics.inc(m.ACK_TIMEOUTS, timeouts, site=signal.site_id)
         accepted, answers = rnd.results(len(candidates))
         state.apply_round(number, amounts, accepted, answers)
-        state.late += rnd.late
-        state.duplicates += rnd.duplicates
+        state.round_log.append(rnd)
         log.info(
             "dispatch_round",
             round=number,

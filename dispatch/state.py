@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from dispatch.acks import Answer
+from dispatch.acks import Answer, Round
 from dispatch.candidates import Candidates
 from dispatch.models import (
     DispatchResult,
@@ -45,8 +45,7 @@ class DispatchState:
         self.rounds = 0
         self.initial_kw = 0.0
         self.followup_kw = 0.0
-        self.late = 0
-        self.duplicates = 0
+        self.round_log: list[Round] = []
 
     @property
     def acknowledged_total(self) -> float:
@@ -142,7 +141,7 @@ class DispatchState:
             vehicles=tuple(outcomes),
             eligible_vehicles=len(self.candidates),
             excluded=excluded,
-            late_acks=self.late,
-            duplicate_acks=self.duplicates,
+            late_acks=sum(r.late for r in self.round_log),
+            duplicate_acks=sum(r.duplicates for r in self.round_log),
             reason=reason,
         )

@@ -6,13 +6,16 @@ for a full accept, 0 for a refusal or timeout). For each feature ``k`` it compar
 success-weighted mean of the feature with the failure-weighted mean:
 
     evidence_k = mean(f_k | success) - mean(f_k | failure)        in [-1, 1]
-    w_k       <- clip(w_k + learning_rate * evidence_k, min_weight, max_weight)
+    target    = project(w + learning_rate * evidence)
+    w        <- w + alpha * (target - w),   alpha = min(1, learning_rate / max_k |target_k - w_k|)
 
-then renormalises to sum 1. A feature that separates the vehicles that delivered from those
+where ``project`` is the Euclidean projection onto the weights that sum to 1 and lie in
+``[min_weight, max_weight]``. A feature that separates the vehicles that delivered from those
 that did not gains weight; one that misleads loses it. Nothing changes until a dispatch has
-at least ``min_samples`` samples with both successes and failures, a single step moves a
-weight by at most ``learning_rate``, and every step is kept (``history``) with its evidence,
-so an operator can read why the weights are what they are.
+at least ``min_samples`` samples with both successes and failures; every weight stays in its
+bounds and the weights sum to 1 (``w`` and ``target`` both do, so every point between them
+does); a single step moves a weight by at most ``learning_rate``; and every step is kept
+(``history``) with its evidence, so an operator can read why the weights are what they are.
 """
 
 from __future__ import annotations
@@ -81,14 +84,22 @@ class OutcomeTuner:
         self.min_samples = min_samples
         self.history: deque[TuningStep] = deque(maxlen=history)
 
-    def _bounded(self, w: FloatArray) -> FloatArray:
-        # clip and renormalise until both hold (converges in a few passes)
-        for _ in range(20):
-            w = np.clip(w, self.min_weight, self.max_weight)
-            w = w / w.sum()
-            if np.all(w >= self.min_weight - 1e-12) and np.all(w <= self.max_weight + 1e-12):
-                break
-        return w
+    def _project(self, v: FloatArray) -> FloatArray:
+        """Euclidean projection of ``v`` onto {w : sum w = 1, min_weight <= w <= max_weight}.
+
+        The projection is ``clip(v - tau)`` for the shift ``tau`` that makes the sum 1; the sum
+        is monotone in ``tau``, so bisection finds it.
+        """
+        lo, hi = float(v.min()) - self.max_weight, float(v.max()) - self.min_weight
+        for _ in range(100):
+            tau = 0.5 * (lo + hi)
+            if np.clip(v - tau, self.min_weight, self.max_weight).sum() > 1.0:
+                lo = tau
+            else:
+                hi = tau
+        return np.asarray(
+            np.clip(v - 0.5 * (lo + hi), self.min_weight, self.max_weight), dtype=np.float64
+        )
 
     def tune(
         self, table: WeightTable, signal_type: str, features: FloatArray, success: FloatArray
@@ -101,7 +112,11 @@ class OutcomeTuner:
         ko = ((1 - s) @ features) / (1 - s).sum()
         evidence = ok - ko
         before = table.get(signal_type)
-        after = Weights.from_array(self._bounded(before.as_array() + self.learning_rate * evidence))
+        w = self._project(before.as_array())  # bring outside weights into bounds first
+        target = self._project(w + self.learning_rate * evidence)
+        move = float(np.abs(target - w).max())
+        alpha = 1.0 if move <= self.learning_rate else self.learning_rate / move
+        after = Weights.from_array(w + alpha * (target - w))
         table.set(signal_type, after)
         step = TuningStep(
             signal_type,

@@ -7,6 +7,7 @@ whether energy flows into the battery (``charge``) or out to the grid (``dischar
 from __future__ import annotations
 
 import enum
+import math
 from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -83,8 +84,8 @@ class Vehicle(BaseModel):
         """
         if not (self.online and self.plugged_in):
             return 0.0
-        if duration_h is not None and duration_h <= 0:
-            raise ValueError(f"duration_h must be > 0, got {duration_h}")
+        if duration_h is not None and not 0 < duration_h < math.inf:
+            raise ValueError(f"duration_h must be finite and > 0, got {duration_h}")
         rated = self.max_discharge_kw if direction is Direction.DISCHARGE else self.max_charge_kw
         power = rated * (1.0 - self.degradation)
         headroom = self.headroom_kwh(direction)

@@ -3,7 +3,8 @@
 Every published order is answered by its vehicle's :class:`~v2g.sim.behaviour.Behaviour`
 through the event loop's timers (no task per order), calling ``ack_sink`` (normally
 ``DispatchManager.handle_ack``) after the drawn latency. Everything published is kept in
-:attr:`orders` so tests can check what each vehicle was asked.
+:attr:`orders` (and the planned answers in :attr:`planned`) so tests can check what each
+vehicle was asked and said.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from dispatch.errors import PublishError
 from dispatch.models import Ack, Order
-from v2g.sim.behaviour import Behaviour
+from v2g.sim.behaviour import Behaviour, Planned
 
 
 class SimulatedFleet:
@@ -35,6 +36,7 @@ class SimulatedFleet:
         self.unreachable = set(unreachable)
         self.down = False
         self.orders: list[Order] = []
+        self.planned: dict[str, Planned] = {}
         self.acks_sent = 0
         self._rng = random.Random(seed)
         self._sink: Callable[[Ack], object] | None = None
@@ -58,7 +60,9 @@ class SimulatedFleet:
                 continue
             self.orders.append(order)
             behaviour = self.overrides.get(order.vehicle_id, self.behaviour)
-            for delay, ack in behaviour.plan(order, self._rng, self.ack_timeout_s).answers:
+            planned = behaviour.plan(order, self._rng, self.ack_timeout_s)
+            self.planned[order.order_id] = planned
+            for delay, ack in planned.answers:
                 self.acks_sent += 1
                 if delay <= 0:
                     loop.call_soon(sink, ack)
