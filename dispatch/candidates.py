@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from dispatch.models import FlexibilitySignal
 from dispatch.participation import ParticipationTracker
 from dispatch.weights import FEATURES, Weights
-from fleet import Direction, Vehicle
+from fleet import FleetArrays, Vehicle
 
 FloatArray = NDArray[np.float64]
 
@@ -63,34 +63,31 @@ class Candidates:
         signal: FlexibilitySignal,
         vehicles: Sequence[Vehicle],
         participation: ParticipationTracker | None = None,
+        *,
+        arrays: FleetArrays | None = None,
+        capacity_kw: FloatArray | None = None,
     ) -> Candidates:
-        """Compute capacities with :meth:`fleet.Vehicle.effective_capacity` and the features."""
+        """Capacities (:meth:`fleet.Vehicle.effective_capacity`) and features of ``vehicles``.
+
+        ``arrays`` and ``capacity_kw``, when the filter already computed them for exactly
+        these vehicles, are reused.
+        """
         n = len(vehicles)
-        duration_h = signal.duration_h
         direction = signal.direction
-        cap = np.fromiter(
-            (v.effective_capacity(direction, duration_h) for v in vehicles), np.float64, n
-        )
-        soc = np.fromiter((v.soc_pct for v in vehicles), np.float64, n)
-        lo = np.fromiter((v.min_soc_pct for v in vehicles), np.float64, n)
-        hi = np.fromiter((v.max_soc_pct for v in vehicles), np.float64, n)
-        span = (soc - lo) if direction is Direction.DISCHARGE else (hi - soc)
+        if arrays is None or len(arrays) != n:
+            arrays = FleetArrays.of(vehicles)
+        if capacity_kw is None or capacity_kw.shape != (n,):
+            capacity_kw = arrays.effective_capacity(direction, signal.duration_h)
+        window = arrays.max_soc_pct - arrays.min_soc_pct
         feats = np.empty((n, len(FEATURES)), dtype=np.float64)
-        feats[:, 0] = np.clip(span / (hi - lo), 0.0, 1.0)
-        top = cap.max() if n else 0.0
-        feats[:, 1] = cap / top if top > 0 else 0.0
-        feats[:, 2] = np.fromiter((v.availability for v in vehicles), np.float64, n)
-        feats[:, 3] = 1.0 - np.fromiter((v.degradation for v in vehicles), np.float64, n)
-        if participation is None:
+        feats[:, 0] = np.clip(arrays.span_pct(direction) / window, 0.0, 1.0)
+        top = capacity_kw.max() if n else 0.0
+        feats[:, 1] = capacity_kw / top if top > 0 else 0.0
+        feats[:, 2] = arrays.availability
+        feats[:, 3] = 1.0 - arrays.degradation
+        if participation is None or not n:
             feats[:, 4] = 1.0
         else:
-            at = signal.start
-            feats[:, 4] = 1.0 / (
-                1.0
-                + np.fromiter(
-                    (participation.score(v.site_id, v.vehicle_id, at) for v in vehicles),
-                    np.float64,
-                    n,
-                )
-            )
-        return cls(tuple(vehicles), cap, feats)
+            ids = [v.vehicle_id for v in vehicles]
+            feats[:, 4] = 1.0 / (1.0 + participation.scores(signal.site_id, ids, signal.start))
+        return cls(tuple(vehicles), np.asarray(capacity_kw, dtype=np.float64), feats)

@@ -30,6 +30,10 @@ class Commitments(Protocol):
         """True when the vehicle is booked for a period overlapping ``[start, end)``."""
         ...
 
+    def busy(self, site_id: str, start: datetime, end: datetime) -> set[str]:
+        """Every vehicle at ``site_id`` booked for a period overlapping ``[start, end)``."""
+        ...
+
 
 class CommitmentLedger:
     """Bookings per (site, vehicle)."""
@@ -42,6 +46,14 @@ class CommitmentLedger:
         return any(
             c.start < end and start < c.end for c in self._book.get((site_id, vehicle_id), ())
         )
+
+    def busy(self, site_id: str, start: datetime, end: datetime) -> set[str]:
+        """Every vehicle at ``site_id`` booked for a period overlapping ``[start, end)``."""
+        return {
+            vid
+            for (site, vid), entries in self._book.items()
+            if site == site_id and any(c.start < end and start < c.end for c in entries)
+        }
 
     def holds(self, site_id: str, vehicle_id: str, signal_id: str) -> bool:
         """True when the vehicle is booked for ``signal_id``."""
@@ -57,9 +69,12 @@ class CommitmentLedger:
     ) -> None:
         """Book the vehicles for the signal's period (idempotent per signal)."""
         booking = Commitment(signal_id, start, end)
+        book = self._book
         for vid in vehicle_ids:
-            entries = self._book.setdefault((site_id, vid), [])
-            if all(c.signal_id != signal_id for c in entries):
+            entries = book.get((site_id, vid))
+            if entries is None:
+                book[(site_id, vid)] = [booking]
+            elif all(c.signal_id != signal_id for c in entries):
                 entries.append(booking)
 
     def release(self, site_id: str, vehicle_ids: Iterable[str], signal_id: str) -> None:

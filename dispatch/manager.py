@@ -17,6 +17,7 @@ One ``await manager.dispatch(signal)`` per signal:
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ import numpy as np
 import structlog
 from numpy.typing import NDArray
 
-from dispatch.acks import AckVerdict, OrderBook
+from dispatch.acks import AckVerdict, Answer, OrderBook, Round
 from dispatch.candidates import Candidates
 from dispatch.commitments import CommitmentLedger
 from dispatch.dispatchers import Dispatcher, SmartDispatcher
@@ -56,6 +57,8 @@ from metrics import catalog as m
 log = structlog.get_logger(__name__)
 
 FloatArray = NDArray[np.float64]
+
+_ANSWERED = (Answer.ACCEPTED, Answer.PARTIAL, Answer.REJECTED)
 
 
 class DispatchManager:
@@ -161,10 +164,7 @@ class DispatchManager:
         loop_now = asyncio.get_running_loop().time()
         verdict, ticket = self.book.handle(ack, loop_now)
         site = ticket.order.site_id if ticket is not None else "unknown"
-        if verdict is AckVerdict.MATCHED:
-            assert ticket is not None  # noqa: S101
-            self.metrics.inc(m.ACKS, site=site, outcome=ticket.answer.name.lower())
-            self.metrics.observe(m.ACK_LATENCY, ticket.latency_s, site=site)
+        if verdict is AckVerdict.MATCHED:  # counted per round when the round closes
             return verdict
         if verdict is AckVerdict.LATE:
             self.metrics.inc(m.ACKS_LATE, site=site)
@@ -172,7 +172,10 @@ class DispatchManager:
             self.metrics.inc(m.ACKS_DUPLICATE, site=site)
         else:
             self.metrics.inc(m.ACKS_UNMATCHED, site=site, reason=verdict.value)
-        log.warning(
+        # QoS 1 delivers at least once: duplicates are routine, forged or unknown acks are not
+        level = {AckVerdict.DUPLICATE: "debug", AckVerdict.LATE: "info"}.get(verdict, "warning")
+        log.log(
+            logging.getLevelNamesMapping()[level.upper()],
             "ack_not_counted",
             verdict=verdict.value,
             order_id=ack.order_id,
@@ -210,7 +213,13 @@ class DispatchManager:
             selection = self.filter.select(signal, vehicles, self.ledger)
             for why, count in selection.excluded.items():
                 self.metrics.inc(m.VEHICLES_EXCLUDED, count, site=signal.site_id, reason=why)
-            candidates = Candidates.build(signal, selection.eligible, self.participation)
+            candidates = Candidates.build(
+                signal,
+                selection.eligible,
+                self.participation,
+                arrays=selection.arrays,
+                capacity_kw=selection.capacity_kw,
+            )
             state = DispatchState(signal, candidates)
             if not len(candidates):
                 return self._finish(
@@ -332,20 +341,22 @@ class DispatchManager:
         expires = now + timedelta(seconds=self.ack_timeout_s)
         token = secrets.token_hex(6)
         vehicles = candidates.vehicles
+        sid, site, direction = signal.signal_id, signal.site_id, signal.direction
+        start, end = signal.start, signal.end
         orders = [
             Order(
                 f"{token}.{number}.{i}",
-                signal.signal_id,
-                signal.site_id,
+                sid,
+                site,
                 vehicles[i].vehicle_id,
-                signal.direction,
-                float(amounts[i]),
-                signal.start,
-                signal.end,
+                direction,
+                kw,
+                start,
+                end,
                 expires,
                 number,
             )
-            for i in index
+            for i, kw in zip(index.tolist(), amounts[index].tolist(), strict=True)
         ]
         sent_at = loop.time()
         rnd = self.book.open_round(signal.signal_id, number, orders, index.tolist(), sent_at)
@@ -365,8 +376,7 @@ class DispatchManager:
         )
         await rnd.wait(sent_at + self.ack_timeout_s)
         timeouts = self.book.close(rnd)
-        if timeouts:
-            self.metrics.inc(m.ACK_TIMEOUTS, timeouts, site=signal.site_id)
+        self._record_acks(rnd, signal.site_id, timeouts)
         accepted, answers = rnd.results(len(candidates))
         state.apply_round(number, amounts, accepted, answers)
         state.round_log.append(rnd)
@@ -378,6 +388,18 @@ class DispatchManager:
             timeouts=timeouts,
             acknowledged_kw=round(state.acknowledged_total, 3),
         )
+
+    def _record_acks(self, rnd: Round, site: str, timeouts: int) -> None:
+        answers: Counter[Answer] = Counter()
+        for ticket in rnd.tickets:
+            answers[ticket.answer] += 1
+            if ticket.answer in _ANSWERED:
+                self.metrics.observe(m.ACK_LATENCY, ticket.latency_s, site=site)
+        for answer in _ANSWERED:
+            if answers[answer]:
+                self.metrics.inc(m.ACKS, answers[answer], site=site, outcome=answer.name.lower())
+        if timeouts:
+            self.metrics.inc(m.ACK_TIMEOUTS, timeouts, site=site)
 
     async def _publish(self, orders: Sequence[Order]) -> Sequence[str]:
         try:

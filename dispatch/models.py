@@ -3,8 +3,8 @@
 Power is a non-negative magnitude in kW with an explicit direction (see
 :class:`fleet.Direction`); times are timezone-aware UTC. ``FlexibilitySignal`` arrives from
 outside and is a pydantic model; orders, acks and results are created by the service in bulk
-(10^4 per dispatch) and are frozen dataclasses that check themselves; adapters validate them
-at the wire with ``pydantic.TypeAdapter``.
+(10^4 per dispatch) and are immutable named tuples or frozen dataclasses that check
+themselves; adapters validate them at the wire with ``pydantic.TypeAdapter``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import enum
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, NamedTuple, Self
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -64,10 +64,7 @@ class AckStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
-    """One vehicle's share of a signal. Orders for the same signal add up (incremental)."""
-
+class _OrderFields(NamedTuple):
     order_id: str
     signal_id: str
     site_id: str
@@ -79,11 +76,46 @@ class Order:
     expires_at: datetime
     round: int = 0
 
-    def __post_init__(self) -> None:
-        if not (self.power_kw >= 0.0 and math.isfinite(self.power_kw)):
-            raise ValueError(f"order {self.order_id}: power_kw must be >= 0, got {self.power_kw}")
-        if self.end <= self.start:
-            raise ValueError(f"order {self.order_id}: end must be after start")
+
+class Order(_OrderFields):
+    """One vehicle's share of a signal. Orders for the same signal add up (incremental).
+
+    Immutable (a named tuple: a dispatch creates one per vehicle, so it must be cheap) and
+    checked on construction.
+    """
+
+    __slots__ = ()
+
+    def __new__(  # noqa: PLR0917  (the fields, in order)
+        cls,
+        order_id: str,
+        signal_id: str,
+        site_id: str,
+        vehicle_id: str,
+        direction: Direction,
+        power_kw: float,
+        start: datetime,
+        end: datetime,
+        expires_at: datetime,
+        round: int = 0,
+    ) -> Self:
+        if not (power_kw >= 0.0 and math.isfinite(power_kw)):
+            raise ValueError(f"order {order_id}: power_kw must be >= 0, got {power_kw}")
+        if end <= start:
+            raise ValueError(f"order {order_id}: end must be after start")
+        return super().__new__(
+            cls,
+            order_id,
+            signal_id,
+            site_id,
+            vehicle_id,
+            direction,
+            power_kw,
+            start,
+            end,
+            expires_at,
+            round,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +153,8 @@ class DispatchStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True, slots=True)
-class VehicleOutcome:
-    """A vehicle's part in a dispatch."""
+class VehicleOutcome(NamedTuple):
+    """A vehicle's part in a dispatch (immutable; one per ordered vehicle)."""
 
     vehicle_id: str
     ordered_kw: float

@@ -9,8 +9,13 @@ higher. Times come from the signals, never from a clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
 
 
 class ParticipationTracker:
@@ -22,14 +27,30 @@ class ParticipationTracker:
         self.half_life_h = half_life_h
         self._scores: dict[tuple[str, str], tuple[float, datetime]] = {}
 
+    def _decay(self, when: datetime, at: datetime) -> float:
+        elapsed_h = max(0.0, (at - when).total_seconds() / 3600.0)
+        return float(0.5 ** (elapsed_h / self.half_life_h))
+
     def score(self, site_id: str, vehicle_id: str, at: datetime) -> float:
         """The decayed score of a vehicle at time ``at``."""
-        entry = self._scores.get((site_id, vehicle_id))
-        if entry is None:
-            return 0.0
-        value, when = entry
-        elapsed_h = max(0.0, (at - when).total_seconds() / 3600.0)
-        return float(value * 0.5 ** (elapsed_h / self.half_life_h))
+        return float(self.scores(site_id, [vehicle_id], at)[0])
+
+    def scores(self, site_id: str, vehicle_ids: Sequence[str], at: datetime) -> FloatArray:
+        """:meth:`score` of many vehicles at once."""
+        out = np.zeros(len(vehicle_ids))
+        if not self._scores:
+            return out
+        get = self._scores.get
+        decay: dict[datetime, float] = {}  # vehicles recorded together share a timestamp
+        for i, vid in enumerate(vehicle_ids):
+            entry = get((site_id, vid))
+            if entry is not None:
+                value, when = entry
+                factor = decay.get(when)
+                if factor is None:
+                    factor = decay[when] = self._decay(when, at)
+                out[i] = value * factor
+        return out
 
     def set(self, site_id: str, vehicle_id: str, value: float, at: datetime) -> None:
         """Set a score directly (operator override, restored state)."""
@@ -39,5 +60,6 @@ class ParticipationTracker:
 
     def record(self, site_id: str, vehicle_ids: Iterable[str], at: datetime) -> None:
         """Count one participation at ``at`` for each vehicle that delivered power."""
-        for vid in vehicle_ids:
-            self._scores[(site_id, vid)] = (self.score(site_id, vid, at) + 1.0, at)
+        ids = list(vehicle_ids)
+        for vid, current in zip(ids, self.scores(site_id, ids, at).tolist(), strict=True):
+            self._scores[(site_id, vid)] = (current + 1.0, at)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Annotated, Self
+from typing import Annotated, Self, TypeAlias
 
+import numpy as np
+from numpy.typing import NDArray
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 # Identifiers end up in MQTT topics: no wildcards, no separators, no whitespace.
@@ -17,6 +19,9 @@ Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-
 Percent = Annotated[float, Field(ge=0.0, le=100.0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
+
+Num: TypeAlias = "float | NDArray[np.float64]"
+Bool: TypeAlias = "bool | NDArray[np.bool_]"
 
 
 class Direction(enum.StrEnum):
@@ -59,11 +64,13 @@ class Vehicle(BaseModel):
         ``discharge``: ``max(0, soc - min_soc) / 100 * battery_kwh * (1 - degradation)``;
         ``charge``: ``max(0, max_soc - soc) / 100 * battery_kwh * (1 - degradation)``.
         """
+        return float(headroom_kwh(self.span_pct(direction), self.battery_kwh, self.degradation))
+
+    def span_pct(self, direction: Direction) -> float:
+        """SoC points between the current SoC and the limit in ``direction`` (may be < 0)."""
         if direction is Direction.DISCHARGE:
-            span = self.soc_pct - self.min_soc_pct
-        else:
-            span = self.max_soc_pct - self.soc_pct
-        return max(0.0, span) / 100.0 * self.battery_kwh * (1.0 - self.degradation)
+            return self.soc_pct - self.min_soc_pct
+        return self.max_soc_pct - self.soc_pct
 
     def effective_capacity(self, direction: Direction, duration_h: float | None = None) -> float:
         """Usable power in kW for an order in ``direction`` lasting ``duration_h`` hours.
@@ -80,17 +87,47 @@ class Vehicle(BaseModel):
           scales the result to the power the service can count on;
         - a vehicle that is offline or unplugged has no usable power.
 
-        Always in ``[0, rated_kw]``.
+        Always in ``[0, rated_kw]``. The arithmetic lives in :func:`effective_capacity_kw`,
+        which fleet-wide code applies to whole arrays of vehicles at once.
         """
-        if not (self.online and self.plugged_in):
-            return 0.0
-        if duration_h is not None and not 0 < duration_h < math.inf:
-            raise ValueError(f"duration_h must be finite and > 0, got {duration_h}")
         rated = self.max_discharge_kw if direction is Direction.DISCHARGE else self.max_charge_kw
-        power = rated * (1.0 - self.degradation)
-        headroom = self.headroom_kwh(direction)
-        if headroom <= 0.0:
-            return 0.0
-        if duration_h is not None:
-            power = min(power, headroom / duration_h)
-        return power * self.availability
+        return float(
+            effective_capacity_kw(
+                rated,
+                span_pct=self.span_pct(direction),
+                battery_kwh=self.battery_kwh,
+                degradation=self.degradation,
+                availability=self.availability,
+                connected=self.online and self.plugged_in,
+                duration_h=duration_h,
+            )
+        )
+
+
+def headroom_kwh(span_pct: Num, battery_kwh: Num, degradation: Num) -> Num:
+    """Energy within the SoC window: ``max(0, span) / 100 * battery_kwh * (1 - degradation)``."""
+    return np.maximum(span_pct, 0.0) / 100.0 * battery_kwh * (1.0 - degradation)
+
+
+def effective_capacity_kw(
+    rated_kw: Num,
+    *,
+    span_pct: Num,
+    battery_kwh: Num,
+    degradation: Num,
+    availability: Num,
+    connected: Bool,
+    duration_h: float | None,
+) -> Num:
+    """The formula of :meth:`Vehicle.effective_capacity`, elementwise on floats or arrays.
+
+    ``span_pct`` is the SoC distance to the limit in the order's direction
+    (:meth:`Vehicle.span_pct`); ``connected`` is ``online and plugged_in``.
+    """
+    if duration_h is not None and not 0 < duration_h < math.inf:
+        raise ValueError(f"duration_h must be finite and > 0, got {duration_h}")
+    headroom = headroom_kwh(span_pct, battery_kwh, degradation)
+    power = rated_kw * (1.0 - degradation)
+    if duration_h is not None:
+        power = np.minimum(power, headroom / duration_h)
+    return np.where(np.logical_and(connected, headroom > 0.0), power * availability, 0.0)

@@ -134,7 +134,7 @@ def test_dispatch_invariants(
         by_vehicle[order.vehicle_id].append(order)
     for orders in by_vehicle.values():
         for earlier in sorted(orders, key=lambda o: o.round)[:-1]:
-            answers = r.fleet.planned[earlier.order_id].answers
+            answers = r.fleet.planned[earlier.order_id]
             assert answers, "follow-up sent to a vehicle that stayed silent"
             ack = answers[0][1]
             assert ack.status.value == "accepted", "follow-up sent to a vehicle that refused"

@@ -14,9 +14,11 @@ passed in, so a seeded simulation is reproducible.
 
 from __future__ import annotations
 
+import bisect
 import enum
+import itertools
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dispatch.models import Ack, AckStatus, Order
 
@@ -31,11 +33,11 @@ class Reply(enum.StrEnum):
     LATE = "late"
 
 
-@dataclass(frozen=True)
-class Planned:
-    """The answers to send for one order, each after its delay in seconds."""
+_REPLIES = tuple(Reply)
 
-    answers: tuple[tuple[float, Ack], ...]
+
+Planned = tuple[tuple[float, Ack], ...]
+"""The answers to send for one order, each after its delay in seconds."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Behaviour:
     partial_fraction: tuple[float, float] = (0.3, 0.9)
     late_s: float = 0.05
     duplicate: float = 0.0
+    _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rates = (self.accept, self.partial, self.reject, self.silent, self.late)
@@ -64,6 +67,7 @@ class Behaviour:
             raise ValueError("partial_fraction must lie inside (0, 1)")
         if not 0 <= self.duplicate <= 1:
             raise ValueError("duplicate must be a probability")
+        object.__setattr__(self, "_cumulative", tuple(itertools.accumulate(rates)))
 
     @classmethod
     def always(cls, reply: Reply, **kwargs: float | tuple[float, float]) -> Behaviour:
@@ -74,15 +78,17 @@ class Behaviour:
 
     def draw(self, rng: random.Random) -> Reply:
         """One reply according to the rates."""
-        weights = (self.accept, self.partial, self.reject, self.silent, self.late)
-        return rng.choices(tuple(Reply), weights=weights)[0]
+        cumulative = self._cumulative
+        index = bisect.bisect_right(cumulative, rng.random() * cumulative[-1])
+        return _REPLIES[min(index, len(_REPLIES) - 1)]
 
     def plan(self, order: Order, rng: random.Random, ack_timeout_s: float) -> Planned:
         """The answers (with delays) a gateway following this behaviour sends for ``order``."""
         reply = self.draw(rng)
-        delay = rng.uniform(*self.latency_s)
+        lo, hi = self.latency_s
+        delay = lo if lo == hi else rng.uniform(lo, hi)
         if reply is Reply.SILENT:
-            return Planned(())
+            return ()
         if reply is Reply.REJECT:
             ack = Ack(
                 order.order_id, order.vehicle_id, AckStatus.REJECTED, 0.0, "simulated refusal"
@@ -96,7 +102,6 @@ class Behaviour:
             ack = Ack(order.order_id, order.vehicle_id, AckStatus.ACCEPTED, order.power_kw)
         if reply is Reply.LATE:
             delay = ack_timeout_s + self.late_s
-        answers = [(delay, ack)]
         if self.duplicate and rng.random() < self.duplicate:
-            answers.append((delay, ack))
-        return Planned(tuple(answers))
+            return ((delay, ack), (delay, ack))
+        return ((delay, ack),)

@@ -53,22 +53,27 @@ class SimulatedFleet:
             raise PublishError("no ack sink connected")
         loop = asyncio.get_running_loop()
         unsent: list[str] = []
-        sink = self._sink
+        sink, rng, timeout = self._sink, self._rng, self.ack_timeout_s
+        overrides, default, planned_by_id = self.overrides, self.behaviour, self.planned
+        bursts: dict[float, list[Ack]] = {}  # answers due at the same delay go out together
         for order in orders:
             if order.vehicle_id in self.unreachable:
                 unsent.append(order.order_id)
                 continue
+            planned = overrides.get(order.vehicle_id, default).plan(order, rng, timeout)
+            planned_by_id[order.order_id] = planned
             self.orders.append(order)
-            behaviour = self.overrides.get(order.vehicle_id, self.behaviour)
-            planned = behaviour.plan(order, self._rng, self.ack_timeout_s)
-            self.planned[order.order_id] = planned
-            for delay, ack in planned.answers:
-                self.acks_sent += 1
-                if delay <= 0:
-                    loop.call_soon(sink, ack)
-                else:
-                    loop.call_later(delay, sink, ack)
+            for delay, ack in planned:
+                bursts.setdefault(delay, []).append(ack)
+        for delay, acks in bursts.items():
+            self.acks_sent += len(acks)
+            loop.call_later(max(0.0, delay), self._deliver, sink, acks)
         return unsent
+
+    @staticmethod
+    def _deliver(sink: Callable[[Ack], object], acks: list[Ack]) -> None:
+        for ack in acks:
+            sink(ack)
 
     def ordered_kw(self) -> dict[str, float]:
         """Total kW ordered per vehicle so far."""
