@@ -9,14 +9,18 @@ the project.
 from solvers.builder import ModelBuilder
 from solvers.chain import SolverChain
 from solvers.errors import SolverError, SolverFailedError, SolverUnavailableError
+from solvers.hexaly_backend import HexalySolver
 from solvers.highs import HighsSolver
 from solvers.model import LinearModel, Sense, Solution, SolveOptions, SolveStatus, VarType
 from solvers.protocol import Solver
+from solvers.pulp_backend import PulpSolver
 
 __all__ = [
+    "HexalySolver",
     "HighsSolver",
     "LinearModel",
     "ModelBuilder",
+    "PulpSolver",
     "Sense",
     "Solution",
     "SolveOptions",

@@ -50,6 +50,8 @@ class HighsSolver:
         h.setOptionValue("time_limit", float(options.time_limit_s))
         h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
         h.setOptionValue("threads", int(options.threads))
+        if not options.presolve:
+            h.setOptionValue("presolve", "off")
         try:
             status = h.passModel(self._to_highs(hs, model))
             if status == hs.HighsStatus.kError:

@@ -56,6 +56,7 @@ class SolveOptions:
     time_limit_s: float = 10.0
     mip_rel_gap: float = 1e-4
     threads: int = 1
+    presolve: bool = True  # backends without the switch ignore it
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:

@@ -1,0 +1,204 @@
+"""The charge-scheduling LP, built with :class:`solvers.ModelBuilder`.
+
+Two equivalent forms:
+
+* ``LpForm.SPEC`` is the seed's formulation as written: ``charge_power[t][v]`` in
+  ``[0, rate]`` (0 where unavailable), ``cumulative_energy[t][v]`` in ``[0, headroom]`` tied by
+  one equality per slot, the route checkpoints on ``cumulative_energy[k-1][v]``, ``shortfall_v``.
+* ``LpForm.COMPACT`` substitutes the prefix sums for ``cumulative_energy`` (it is one), keeps
+  power columns only where the vehicle is available, states the SoC cap once per vehicle on the
+  total (energy only grows, so the last prefix is the largest) and drops rows that cannot bind.
+
+Both add one slack per checkpoint, ``unmet_c`` in ``[0, enforceable_c]`` at the unmet penalty,
+so that competition for site capacity leaves the model feasible and reports the kWh missing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from scheduling.feasibility import enforceable_kwh
+from scheduling.instance import ChargeInstance, IntArray
+from solvers import LinearModel, ModelBuilder, Sense
+from solvers.model import FloatArray
+
+
+class LpForm(enum.Enum):
+    """Which of the two equivalent formulations to build."""
+
+    SPEC = "spec"
+    COMPACT = "compact"
+
+
+@dataclass(frozen=True, eq=False)
+class ChargeLp:
+    """A built model and where its power columns are."""
+
+    model: LinearModel
+    power_cols: IntArray  # column of each power variable
+    power_v: IntArray  # its vehicle
+    power_t: IntArray  # its slot
+    n_vehicles: int
+    n_slots: int
+
+    def power_kw(self, x: FloatArray) -> FloatArray:
+        """(V, T) charging power from a solution vector."""
+        out = np.zeros((self.n_vehicles, self.n_slots))
+        out[self.power_v, self.power_t] = np.clip(x[self.power_cols], 0.0, None)
+        return out
+
+
+def build_lp(inst: ChargeInstance, form: LpForm = LpForm.COMPACT) -> ChargeLp:
+    """Build the LP of ``inst`` in the requested form."""
+    if form is LpForm.SPEC:
+        return _build_spec(inst)
+    return _build_compact(inst)
+
+
+def _common_columns(b: ModelBuilder, inst: ChargeInstance) -> tuple[range, range, FloatArray]:
+    enforce = enforceable_kwh(inst)
+    short = b.add_columns(
+        inst.n_vehicles, cost=inst.shortfall_penalty_eur_per_kwh, upper=inst.target_need_kwh
+    )
+    unmet = b.add_columns(enforce.size, cost=inst.unmet_penalty_eur_per_kwh, upper=enforce)
+    return short, unmet, enforce
+
+
+def _build_compact(inst: ChargeInstance) -> ChargeLp:
+    v_idx, t_idx = np.nonzero(inst.available & (inst.rate_kw[:, None] > 0))
+    b = ModelBuilder(Sense.MINIMIZE, f"charge-{inst.site_id}")
+    power = b.add_columns(
+        v_idx.size, cost=inst.cost_eur_per_kwh[t_idx] * inst.slot_h, upper=inst.rate_kw[v_idx]
+    )
+    p_cols = np.arange(power.start, power.stop)
+    short, unmet, enforce = _common_columns(b, inst)
+    h = inst.slot_h
+    # route checkpoints: energy charged before departure + unmet >= enforceable
+    active = np.nonzero(enforce > 0)[0]
+    if active.size:
+        usable = inst.available & (inst.rate_kw[:, None] > 0)
+        before = np.concatenate(
+            [np.zeros((inst.n_vehicles, 1), np.int64), np.cumsum(usable, axis=1)], axis=1
+        )
+        veh = inst.cp_vehicle[active]
+        first = np.searchsorted(v_idx, veh, side="left")
+        count = before[veh, inst.cp_slot[active]]
+        row_p = np.repeat(np.arange(active.size), count)
+        offset = np.arange(row_p.size) - np.repeat(np.cumsum(count) - count, count)
+        rows = np.concatenate([row_p, np.arange(active.size)])
+        cols = np.concatenate([p_cols[np.repeat(first, count) + offset], unmet.start + active])
+        vals = np.concatenate([np.full(row_p.size, h), np.ones(active.size)])
+        b.add_rows(active.size, lower=enforce[active], rows=rows, cols=cols, values=vals)
+    # SoC cap on the total, where the vehicle could otherwise exceed it
+    reach = np.bincount(v_idx, weights=inst.rate_kw[v_idx] * h, minlength=inst.n_vehicles)
+    capped = np.nonzero(reach > inst.headroom_kwh + 1e-9)[0]
+    _total_rows(
+        b,
+        vehicles=capped,
+        v_idx=v_idx,
+        p_cols=p_cols,
+        h=h,
+        n_vehicles=inst.n_vehicles,
+        upper=inst.headroom_kwh[capped],
+    )
+    # target SoC: energy + shortfall >= need
+    wants = np.nonzero(inst.target_need_kwh > 0)[0]
+    _total_rows(
+        b,
+        vehicles=wants,
+        v_idx=v_idx,
+        p_cols=p_cols,
+        h=h,
+        n_vehicles=inst.n_vehicles,
+        lower=inst.target_need_kwh[wants],
+        extra=short.start + wants,
+    )
+    # site capacity per slot, where the available rates could exceed it
+    demand = np.bincount(t_idx, weights=inst.rate_kw[v_idx], minlength=inst.n_slots)
+    tight = np.nonzero(demand > inst.capacity_kw + 1e-9)[0]
+    if tight.size:
+        row_of = np.full(inst.n_slots, -1)
+        row_of[tight] = np.arange(tight.size)
+        sel = np.nonzero(row_of[t_idx] >= 0)[0]
+        b.add_rows(
+            tight.size,
+            upper=inst.capacity_kw[tight],
+            rows=row_of[t_idx[sel]],
+            cols=p_cols[sel],
+            values=np.ones(sel.size),
+        )
+    return ChargeLp(b.build(), p_cols, v_idx, t_idx, inst.n_vehicles, inst.n_slots)
+
+
+def _total_rows(
+    b: ModelBuilder,
+    *,
+    vehicles: IntArray,
+    v_idx: IntArray,
+    p_cols: IntArray,
+    h: float,
+    n_vehicles: int,
+    lower: FloatArray | float = -np.inf,
+    upper: FloatArray | float = np.inf,
+    extra: IntArray | None = None,
+) -> None:
+    if vehicles.size == 0:
+        return
+    row_of = np.full(n_vehicles, -1)
+    row_of[vehicles] = np.arange(vehicles.size)
+    sel = np.nonzero(row_of[v_idx] >= 0)[0]
+    rows = row_of[v_idx[sel]]
+    cols = p_cols[sel]
+    vals = np.full(sel.size, h)
+    if extra is not None:
+        rows = np.concatenate([rows, np.arange(vehicles.size)])
+        cols = np.concatenate([cols, extra])
+        vals = np.concatenate([vals, np.ones(vehicles.size)])
+    b.add_rows(vehicles.size, lower=lower, upper=upper, rows=rows, cols=cols, values=vals)
+
+
+def _build_spec(inst: ChargeInstance) -> ChargeLp:
+    n_v, n_t, h = inst.n_vehicles, inst.n_slots, inst.slot_h
+    b = ModelBuilder(Sense.MINIMIZE, f"charge-spec-{inst.site_id}")
+    upper_p = np.where(inst.available, inst.rate_kw[:, None], 0.0)  # EQ-07/08 and EQ-09
+    cost_p = np.broadcast_to(inst.cost_eur_per_kwh * h, (n_v, n_t))
+    power = b.add_columns(n_v * n_t, cost=cost_p.ravel(), upper=upper_p.ravel())  # [v, t]
+    head = np.repeat(inst.headroom_kwh, n_t)  # EQ-04
+    energy = b.add_columns(n_v * n_t, upper=head)  # cumulative_energy[v, t]
+    short, unmet, enforce = _common_columns(b, inst)
+    p = np.arange(power.start, power.stop).reshape(n_v, n_t)
+    e = np.arange(energy.start, energy.stop).reshape(n_v, n_t)
+    # cumulative energy: e[t] - e[t-1] - h p[t] = 0
+    r = np.arange(n_v * n_t)
+    prev = e[:, :-1].ravel()
+    rows = np.concatenate([r, r, r.reshape(n_v, n_t)[:, 1:].ravel()])
+    cols = np.concatenate([e.ravel(), p.ravel(), prev])
+    vals = np.concatenate([np.ones(r.size), np.full(r.size, -h), -np.ones(prev.size)])
+    b.add_rows(n_v * n_t, lower=0.0, upper=0.0, rows=rows, cols=cols, values=vals)
+    # EQ-ROUTE with slack: e[k-1] + unmet >= enforceable (k = 0 leaves the slack alone)
+    c = np.nonzero(enforce > 0)[0]
+    if c.size:
+        k = inst.cp_slot[c]
+        has_e = k > 0
+        rows = np.concatenate([np.nonzero(has_e)[0], np.arange(c.size)])
+        cols = np.concatenate([e[inst.cp_vehicle[c][has_e], k[has_e] - 1], unmet.start + c])
+        b.add_rows(c.size, lower=enforce[c], rows=rows, cols=cols, values=np.ones(rows.size))
+    # shortfall_v >= need - e[T-1]
+    if n_t:
+        rows = np.concatenate([np.arange(n_v), np.arange(n_v)])
+        cols = np.concatenate([e[:, -1], np.arange(short.start, short.stop)])
+        b.add_rows(n_v, lower=inst.target_need_kwh, rows=rows, cols=cols, values=np.ones(2 * n_v))
+    # EQ-02 site capacity
+    b.add_rows(
+        n_t,
+        upper=inst.capacity_kw,
+        rows=np.tile(np.arange(n_t), n_v),
+        cols=p.ravel(),
+        values=np.ones(n_v * n_t),
+    )
+    return ChargeLp(
+        b.build(), p.ravel(), np.repeat(np.arange(n_v), n_t), np.tile(np.arange(n_t), n_v), n_v, n_t
+    )
