@@ -18,10 +18,10 @@ acks are recognised after the dispatch ended.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -50,32 +50,47 @@ class Answer(enum.IntEnum):
     UNSENT = 5
 
 
-@dataclass(slots=True)
-class Ticket:
-    """One order in the book."""
-
-    order: Order
-    index: int  # the vehicle's index among the dispatch's candidates
-    round: Round
-    answer: Answer = Answer.PENDING
-    accepted_kw: float = 0.0
-    latency_s: float = 0.0
-    late: bool = False
+# plain ints for the hot path (IntEnum comparisons cost more)
+PENDING, ACCEPTED, PARTIAL, REJECTED, TIMEOUT, UNSENT = (int(a) for a in Answer)
 
 
 class Round:
-    """The orders of one round; :meth:`wait` returns when all are answered or at the deadline."""
+    """The orders of one round, their answers in arrays (no object per order).
 
-    def __init__(self, signal_id: str, number: int, sent_at: float) -> None:
+    :meth:`wait` returns when every order is answered or at the deadline.
+    """
+
+    def __init__(
+        self,
+        signal_id: str,
+        number: int,
+        orders: Sequence[Order],
+        indices: Sequence[int],
+        sent_at: float,
+    ) -> None:
+        n = len(orders)
         self.signal_id = signal_id
         self.number = number
         self.sent_at = sent_at
-        self.tickets: list[Ticket] = []
-        self.outstanding = 0
+        self.orders = orders
+        self.index = np.asarray(indices, dtype=np.intp)  # the vehicle's candidate index
+        if self.index.shape != (n,):
+            raise ValueError("one candidate index per order is needed")
+        self.row = {o.order_id: i for i, o in enumerate(orders)}
+        if len(self.row) != n:
+            raise ValueError("order ids repeat within a round")
+        # per order, in plain lists: cheap to index on the ack path
+        self.answer: list[int] = [PENDING] * n  # Answer values
+        self.accepted_kw: list[float] = [0.0] * n
+        self.latency_s: list[float] = [0.0] * n
+        self.late_seen: list[bool] = [False] * n
+        self.outstanding = n
         self.closed = False
         self.duplicates = 0
         self.late = 0
         self._done = asyncio.Event()
+        if n == 0:
+            self._done.set()
 
     def answered(self) -> None:
         """One more order has its final answer."""
@@ -87,30 +102,33 @@ class Round:
         """Wait until every order is answered or the loop time reaches ``deadline``."""
         if self.outstanding <= 0:
             return
-        loop = asyncio.get_running_loop()
-        try:
+        with contextlib.suppress(TimeoutError):
             async with asyncio.timeout_at(deadline):
                 await self._done.wait()
-        except TimeoutError:
-            pass
-        assert loop.time() >= deadline or self.outstanding <= 0  # noqa: S101
 
     def results(self, n: int) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
         """Accepted kW and :class:`Answer` per candidate index (``n`` candidates)."""
         accepted = np.zeros(n)
         answers = np.zeros(n, dtype=np.int8)
-        for t in self.tickets:
-            accepted[t.index] = t.accepted_kw
-            answers[t.index] = t.answer
+        accepted[self.index] = self.accepted_kw
+        answers[self.index] = self.answer
         return accepted, answers
+
+    def answers(self) -> NDArray[np.int8]:
+        """:class:`Answer` per order, as an array."""
+        return np.asarray(self.answer, dtype=np.int8)
+
+
+Match = tuple[AckVerdict, Round | None, int]
+"""An ack's verdict, and the round and row of the order it names (None, -1 if unknown)."""
 
 
 class OrderBook:
-    """Open orders by id, plus a bounded memory of closed ones."""
+    """Open orders by id, plus a bounded memory of the ids of closed ones."""
 
     def __init__(self, remember: int = 200_000) -> None:
-        self._open: dict[str, Ticket] = {}
-        self._closed: OrderedDict[str, Ticket] = OrderedDict()
+        self._open: dict[str, Round] = {}
+        self._closed: OrderedDict[str, Round] = OrderedDict()
         self._remember = remember
 
     def __len__(self) -> int:
@@ -125,70 +143,72 @@ class OrderBook:
         now: float,
     ) -> Round:
         """Register the orders of a round (before they are published)."""
-        rnd = Round(signal_id, number, now)
-        for order, index in zip(orders, indices, strict=True):
-            if order.order_id in self._open or order.order_id in self._closed:
-                raise ValueError(f"order id {order.order_id} is already in use")
-            ticket = Ticket(order, int(index), rnd)
-            rnd.tickets.append(ticket)
-            self._open[order.order_id] = ticket
-        rnd.outstanding = len(rnd.tickets)
+        rnd = Round(signal_id, number, orders, indices, now)
+        if any(oid in self._open or oid in self._closed for oid in rnd.row):
+            raise ValueError(f"an order id of round {number} of {signal_id} is already in use")
+        self._open.update(dict.fromkeys(rnd.row, rnd))
         return rnd
 
     def mark_unsent(self, rnd: Round, order_ids: Sequence[str]) -> None:
         """The transport could not publish these orders; nobody will answer them."""
         for oid in order_ids:
-            ticket = self._open.get(oid)
-            if ticket is not None and ticket.round is rnd and ticket.answer is Answer.PENDING:
-                ticket.answer = Answer.UNSENT
+            row = rnd.row.get(oid)
+            if row is not None and rnd.answer[row] == PENDING:
+                rnd.answer[row] = UNSENT
                 rnd.answered()
 
-    def handle(self, ack: Ack, now: float) -> tuple[AckVerdict, Ticket | None]:
+    def handle(self, ack: Ack, now: float) -> Match:
         """Classify ``ack`` and, when it matches an open order, record it."""
-        ticket = self._open.get(ack.order_id)
-        if ticket is None:
+        rnd = self._open.get(ack.order_id)
+        if rnd is None:
             return self._after_close(ack)
-        if ticket.order.vehicle_id != ack.vehicle_id:
-            return AckVerdict.WRONG_VEHICLE, ticket
-        if ticket.answer is not Answer.PENDING:
-            ticket.round.duplicates += 1
-            return AckVerdict.DUPLICATE, ticket
-        ordered = ticket.order.power_kw
+        row = rnd.row[ack.order_id]
+        order = rnd.orders[row]
+        if order.vehicle_id != ack.vehicle_id:
+            return AckVerdict.WRONG_VEHICLE, rnd, row
+        if rnd.answer[row] != PENDING:
+            rnd.duplicates += 1
+            return AckVerdict.DUPLICATE, rnd, row
+        ordered = order.power_kw
         if ack.status is AckStatus.ACCEPTED and ack.accepted_kw > 0:
-            ticket.accepted_kw = min(ack.accepted_kw, ordered)
-            full = ticket.accepted_kw >= ordered * (1 - 1e-6) - 1e-9
-            ticket.answer = Answer.ACCEPTED if full else Answer.PARTIAL
+            accepted = min(ack.accepted_kw, ordered)
+            rnd.accepted_kw[row] = accepted
+            full = accepted >= ordered * (1 - 1e-6) - 1e-9
+            rnd.answer[row] = ACCEPTED if full else PARTIAL
         else:
-            ticket.answer = Answer.REJECTED
-        ticket.latency_s = max(0.0, now - ticket.round.sent_at)
-        ticket.round.answered()
-        return AckVerdict.MATCHED, ticket
+            rnd.answer[row] = REJECTED
+        rnd.latency_s[row] = max(0.0, now - rnd.sent_at)
+        rnd.answered()
+        return AckVerdict.MATCHED, rnd, row
 
-    def _after_close(self, ack: Ack) -> tuple[AckVerdict, Ticket | None]:
-        closed = self._closed.get(ack.order_id)
-        if closed is None:
-            verdict = AckVerdict.UNKNOWN
-        elif closed.order.vehicle_id != ack.vehicle_id:
+    def _after_close(self, ack: Ack) -> Match:
+        rnd = self._closed.get(ack.order_id)
+        if rnd is None:
+            return AckVerdict.UNKNOWN, None, -1
+        row = rnd.row[ack.order_id]
+        if rnd.orders[row].vehicle_id != ack.vehicle_id:
             verdict = AckVerdict.WRONG_VEHICLE
-        elif closed.answer is Answer.TIMEOUT and not closed.late:
-            closed.late = True
-            closed.round.late += 1
+        elif rnd.answer[row] == TIMEOUT and not rnd.late_seen[row]:
+            rnd.late_seen[row] = True
+            rnd.late += 1
             verdict = AckVerdict.LATE
         else:
-            closed.round.duplicates += 1
+            rnd.duplicates += 1
             verdict = AckVerdict.DUPLICATE
-        return verdict, closed
+        return verdict, rnd, row
 
     def close(self, rnd: Round) -> int:
         """Close a round: unanswered orders time out, later acks are late. Returns timeouts."""
         rnd.closed = True
         timeouts = 0
-        for t in rnd.tickets:
-            if t.answer is Answer.PENDING:
-                t.answer = Answer.TIMEOUT
+        answer = rnd.answer
+        for row, value in enumerate(answer):
+            if value == PENDING:
+                answer[row] = TIMEOUT
                 timeouts += 1
-            self._open.pop(t.order.order_id, None)
-            self._closed[t.order.order_id] = t
+        for oid in rnd.row:
+            self._open.pop(oid, None)
+        self._closed.update(dict.fromkeys(rnd.row, rnd))
         while len(self._closed) > self._remember:
             self._closed.popitem(last=False)
         return timeouts

@@ -1,26 +1,33 @@
 """Which vehicles are already committed to a dispatch, and for when.
 
-The manager reserves a vehicle before its first order leaves and releases it when the vehicle
+The manager books a vehicle before its first order leaves and releases it when the vehicle
 refuses, stays silent, or the period ends; a second signal whose period overlaps never sees a
-reserved vehicle as eligible. Asyncio runs one coroutine at a time, so check-then-reserve with
-no ``await`` in between is atomic.
+booked vehicle as eligible. Asyncio runs one coroutine at a time, so check-then-book with no
+``await`` in between is atomic.
+
+Bookings are kept per site and signal (a period and a set of vehicle ids), so booking ten
+thousand vehicles for one signal creates one set, not ten thousand records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class Commitment:
-    """A vehicle booked for a signal's period."""
+@dataclass
+class Booking:
+    """The vehicles booked for one signal's period."""
 
-    signal_id: str
     start: datetime
     end: datetime
+    vehicle_ids: set[str] = field(default_factory=set)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """True when ``[start, end)`` overlaps the booked period."""
+        return self.start < end and start < self.end
 
 
 class Commitments(Protocol):
@@ -36,28 +43,30 @@ class Commitments(Protocol):
 
 
 class CommitmentLedger:
-    """Bookings per (site, vehicle)."""
+    """Bookings per site and signal."""
 
     def __init__(self) -> None:
-        self._book: dict[tuple[str, str], list[Commitment]] = {}
+        self._sites: dict[str, dict[str, Booking]] = {}
 
     def is_committed(self, site_id: str, vehicle_id: str, start: datetime, end: datetime) -> bool:
         """True when an existing booking overlaps ``[start, end)``."""
         return any(
-            c.start < end and start < c.end for c in self._book.get((site_id, vehicle_id), ())
+            vehicle_id in b.vehicle_ids and b.overlaps(start, end)
+            for b in self._sites.get(site_id, {}).values()
         )
 
     def busy(self, site_id: str, start: datetime, end: datetime) -> set[str]:
         """Every vehicle at ``site_id`` booked for a period overlapping ``[start, end)``."""
-        return {
-            vid
-            for (site, vid), entries in self._book.items()
-            if site == site_id and any(c.start < end and start < c.end for c in entries)
-        }
+        out: set[str] = set()
+        for b in self._sites.get(site_id, {}).values():
+            if b.overlaps(start, end):
+                out |= b.vehicle_ids
+        return out
 
     def holds(self, site_id: str, vehicle_id: str, signal_id: str) -> bool:
         """True when the vehicle is booked for ``signal_id``."""
-        return any(c.signal_id == signal_id for c in self._book.get((site_id, vehicle_id), ()))
+        booking = self._sites.get(site_id, {}).get(signal_id)
+        return booking is not None and vehicle_id in booking.vehicle_ids
 
     def reserve(
         self,
@@ -68,36 +77,29 @@ class CommitmentLedger:
         end: datetime,
     ) -> None:
         """Book the vehicles for the signal's period (idempotent per signal)."""
-        booking = Commitment(signal_id, start, end)
-        book = self._book
-        for vid in vehicle_ids:
-            entries = book.get((site_id, vid))
-            if entries is None:
-                book[(site_id, vid)] = [booking]
-            elif all(c.signal_id != signal_id for c in entries):
-                entries.append(booking)
+        bookings = self._sites.setdefault(site_id, {})
+        booking = bookings.get(signal_id)
+        if booking is None:
+            booking = bookings[signal_id] = Booking(start, end)
+        booking.vehicle_ids.update(vehicle_ids)
 
     def release(self, site_id: str, vehicle_ids: Iterable[str], signal_id: str) -> None:
         """Drop the vehicles' bookings for ``signal_id``."""
-        for vid in vehicle_ids:
-            key = (site_id, vid)
-            entries = [c for c in self._book.get(key, ()) if c.signal_id != signal_id]
-            if entries:
-                self._book[key] = entries
-            else:
-                self._book.pop(key, None)
+        bookings = self._sites.get(site_id, {})
+        booking = bookings.get(signal_id)
+        if booking is None:
+            return
+        booking.vehicle_ids.difference_update(vehicle_ids)
+        if not booking.vehicle_ids:
+            del bookings[signal_id]
 
     def prune(self, now: datetime) -> int:
-        """Forget bookings that ended before ``now``; returns how many were dropped."""
+        """Forget bookings whose period ended before ``now``; returns how many were dropped."""
         dropped = 0
-        for key in list(self._book):
-            keep = [c for c in self._book[key] if c.end > now]
-            dropped += len(self._book[key]) - len(keep)
-            if keep:
-                self._book[key] = keep
-            else:
-                del self._book[key]
+        for bookings in self._sites.values():
+            for signal_id in [s for s, b in bookings.items() if b.end <= now]:
+                dropped += len(bookings.pop(signal_id).vehicle_ids)
         return dropped
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._book.values())
+        return sum(len(b.vehicle_ids) for bs in self._sites.values() for b in bs.values())

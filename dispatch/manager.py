@@ -162,10 +162,11 @@ class DispatchManager:
     def handle_ack(self, ack: Ack) -> AckVerdict:
         """Take one acknowledgement from the transport (never raises on a bad ack)."""
         loop_now = asyncio.get_running_loop().time()
-        verdict, ticket = self.book.handle(ack, loop_now)
-        site = ticket.order.site_id if ticket is not None else "unknown"
+        verdict, rnd, row = self.book.handle(ack, loop_now)
         if verdict is AckVerdict.MATCHED:  # counted per round when the round closes
             return verdict
+        order = rnd.orders[row] if rnd is not None else None
+        site = order.site_id if order is not None else "unknown"
         if verdict is AckVerdict.LATE:
             self.metrics.inc(m.ACKS_LATE, site=site)
         elif verdict is AckVerdict.DUPLICATE:
@@ -180,13 +181,11 @@ class DispatchManager:
             verdict=verdict.value,
             order_id=ack.order_id,
             vehicle_id=ack.vehicle_id,
-            signal_id=ticket.order.signal_id if ticket else None,
+            signal_id=order.signal_id if order is not None else None,
         )
-        if ticket is not None:
+        if order is not None:
             self.events.publish(
-                AckAnomaly(
-                    ticket.order.signal_id, site, verdict.value, ack.order_id, ack.vehicle_id
-                )
+                AckAnomaly(order.signal_id, site, verdict.value, ack.order_id, ack.vehicle_id)
             )
         return verdict
 
@@ -390,14 +389,14 @@ class DispatchManager:
         )
 
     def _record_acks(self, rnd: Round, site: str, timeouts: int) -> None:
-        answers: Counter[Answer] = Counter()
-        for ticket in rnd.tickets:
-            answers[ticket.answer] += 1
-            if ticket.answer in _ANSWERED:
-                self.metrics.observe(m.ACK_LATENCY, ticket.latency_s, site=site)
+        answers = rnd.answers()
+        counts = np.bincount(answers, minlength=len(Answer))
         for answer in _ANSWERED:
-            if answers[answer]:
-                self.metrics.inc(m.ACKS, answers[answer], site=site, outcome=answer.name.lower())
+            if count := int(counts[answer]):
+                self.metrics.inc(m.ACKS, count, site=site, outcome=answer.name.lower())
+        answered = np.isin(answers, _ANSWERED)
+        for latency in np.asarray(rnd.latency_s)[answered].tolist():
+            self.metrics.observe(m.ACK_LATENCY, latency, site=site)
         if timeouts:
             self.metrics.inc(m.ACK_TIMEOUTS, timeouts, site=site)
 

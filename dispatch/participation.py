@@ -19,13 +19,18 @@ FloatArray = NDArray[np.float64]
 
 
 class ParticipationTracker:
-    """Decaying per-vehicle participation counts, keyed by (site, vehicle)."""
+    """Decaying per-vehicle participation counts, per site.
+
+    Each site keeps two flat maps, vehicle -> value and vehicle -> time of the value, so
+    recording thousands of vehicles allocates no object per vehicle.
+    """
 
     def __init__(self, half_life_h: float = 24.0) -> None:
         if half_life_h <= 0:
             raise ValueError(f"half_life_h must be > 0, got {half_life_h}")
         self.half_life_h = half_life_h
-        self._scores: dict[tuple[str, str], tuple[float, datetime]] = {}
+        self._value: dict[str, dict[str, float]] = {}
+        self._when: dict[str, dict[str, datetime]] = {}
 
     def _decay(self, when: datetime, at: datetime) -> float:
         elapsed_h = max(0.0, (at - when).total_seconds() / 3600.0)
@@ -38,14 +43,15 @@ class ParticipationTracker:
     def scores(self, site_id: str, vehicle_ids: Sequence[str], at: datetime) -> FloatArray:
         """:meth:`score` of many vehicles at once."""
         out = np.zeros(len(vehicle_ids))
-        if not self._scores:
+        values = self._value.get(site_id)
+        if not values:
             return out
-        get = self._scores.get
+        whens = self._when[site_id]
         decay: dict[datetime, float] = {}  # vehicles recorded together share a timestamp
         for i, vid in enumerate(vehicle_ids):
-            entry = get((site_id, vid))
-            if entry is not None:
-                value, when = entry
+            value = values.get(vid)
+            if value is not None:
+                when = whens[vid]
                 factor = decay.get(when)
                 if factor is None:
                     factor = decay[when] = self._decay(when, at)
@@ -56,10 +62,12 @@ class ParticipationTracker:
         """Set a score directly (operator override, restored state)."""
         if value < 0:
             raise ValueError("participation scores are >= 0")
-        self._scores[(site_id, vehicle_id)] = (value, at)
+        self._value.setdefault(site_id, {})[vehicle_id] = value
+        self._when.setdefault(site_id, {})[vehicle_id] = at
 
     def record(self, site_id: str, vehicle_ids: Iterable[str], at: datetime) -> None:
         """Count one participation at ``at`` for each vehicle that delivered power."""
         ids = list(vehicle_ids)
-        for vid, current in zip(ids, self.scores(site_id, ids, at).tolist(), strict=True):
-            self._scores[(site_id, vid)] = (current + 1.0, at)
+        current = self.scores(site_id, ids, at) + 1.0
+        self._value.setdefault(site_id, {}).update(zip(ids, current.tolist(), strict=True))
+        self._when.setdefault(site_id, {}).update(dict.fromkeys(ids, at))
