@@ -54,37 +54,48 @@ def greedy_power(inst: ChargeInstance) -> FloatArray:
     cps_of: dict[int, list[int]] = {}
     for c in np.argsort(inst.cp_slot, kind="stable"):
         cps_of.setdefault(int(inst.cp_vehicle[c]), []).append(int(c))
+    # the same for every vehicle: slots worth charging for the target, slots paid to charge
+    cheap = by_cost[cost[by_cost] < inst.shortfall_penalty_eur_per_kwh]
+    negative = by_cost[cost[by_cost] < 0]
     for v in order:
         if inst.rate_kw[v] <= 0:
             continue
-        row = power[v]
-        avail = inst.available[v]
-        rate = float(inst.rate_kw[v])
+        charge = _Charger(float(inst.rate_kw[v]), power[v], site_left, inst.available[v], h)
         total = 0.0
-
         for c in cps_of.get(int(v), []):
             k = inst.cp_slot[c]
-            charged = float(row[:k].sum()) * h
-            slots = by_cost[by_cost < k]
-            add, got = _fill(enforce[c] - charged, slots, _room(rate, row, site_left, avail), h)
-            row += add
-            site_left -= add
-            total += got
+            total += charge(enforce[c] - float(power[v, :k].sum()) * h, by_cost[by_cost < k])
         budget = inst.headroom_kwh[v] - total
-        cheap = by_cost[cost[by_cost] < inst.shortfall_penalty_eur_per_kwh]
-        add, got = _fill(
-            min(inst.target_need_kwh[v] - total, budget),
-            cheap,
-            _room(rate, row, site_left, avail),
+        total += charge(min(inst.target_need_kwh[v] - total, budget), cheap)
+        charge(inst.headroom_kwh[v] - total, negative)
+    return power
+
+
+class _Charger:
+    """Adds one vehicle's charging, cheapest slots first, within its rate and the site's."""
+
+    def __init__(
+        self,
+        rate_kw: float,
+        row: FloatArray,
+        site_left: FloatArray,
+        available: np.ndarray,
+        h: float,
+    ) -> None:
+        self.rate_kw, self.row, self.site_left, self.available, self.h = (
+            rate_kw,
+            row,
+            site_left,
+            available,
             h,
         )
-        row += add
-        site_left -= add
-        total += got
-        negative = by_cost[cost[by_cost] < 0]
-        add, got = _fill(
-            inst.headroom_kwh[v] - total, negative, _room(rate, row, site_left, avail), h
-        )
-        row += add
-        site_left -= add
-    return power
+
+    def __call__(self, need_kwh: float, slots: np.ndarray) -> float:
+        """Charge up to ``need_kwh`` in ``slots`` (cost order); returns the kWh added."""
+        if need_kwh <= 0 or slots.size == 0:
+            return 0.0
+        room = _room(self.rate_kw, self.row, self.site_left, self.available)
+        add, got = _fill(need_kwh, slots, room, self.h)
+        self.row += add
+        self.site_left -= add
+        return got

@@ -123,7 +123,8 @@ class ModelBuilder:
         cols = np.concatenate([e[1] for e in self._entries]) if self._entries else np.zeros(0, int)
         vals = cat([e[2] for e in self._entries])
 
-        order = np.lexsort((rows, cols))
+        # column-major order, rows ascending within a column: one sort on a combined key
+        order = np.argsort(cols.astype(np.int64) * max(self._num_rows, 1) + rows, kind="stable")
         rows, cols, vals = rows[order], cols[order], vals[order]
         if rows.size > 1:
             keep = np.ones(rows.size, dtype=bool)

@@ -18,7 +18,8 @@ from solvers.model import LinearModel, Sense, Solution, SolveOptions, SolveStatu
 _FEASIBLE_POINT = 2  # HiGHS SolutionStatus kSolutionStatusFeasible
 
 
-def _load() -> Any:
+def load_highspy() -> Any:
+    """The highspy module, or SolverUnavailableError."""
     try:
         import highspy  # noqa: PLC0415  (lazy on purpose, see module docstring)
     except ImportError as exc:  # pragma: no cover - highspy is a core dependency
@@ -34,14 +35,14 @@ class HighsSolver:
     def available(self) -> bool:
         """True when highspy imports."""
         try:
-            _load()
+            load_highspy()
         except SolverUnavailableError:
             return False
         return True
 
     def solve(self, model: LinearModel, options: SolveOptions) -> Solution:
         """Solve ``model``; statuses map onto :class:`SolveStatus`."""
-        hs = _load()
+        hs = load_highspy()
         started = time.perf_counter()
         if model.num_cols == 0:
             return Solution(SolveStatus.OPTIMAL, self.name, np.zeros(0), model.offset)
@@ -53,7 +54,7 @@ class HighsSolver:
         if not options.presolve:
             h.setOptionValue("presolve", "off")
         try:
-            status = h.passModel(self._to_highs(hs, model))
+            status = h.passModel(self.to_highs_lp(hs, model))
             if status == hs.HighsStatus.kError:
                 raise SolverFailedError("model rejected", solver=self.name, status="load_error")
             h.run()
@@ -62,10 +63,11 @@ class HighsSolver:
         except Exception as exc:
             raise SolverFailedError(str(exc), solver=self.name, status="error") from exc
         runtime = time.perf_counter() - started
-        return self._solution(hs, h, model, runtime)
+        return self.read_solution(hs, h, model, runtime)
 
     @staticmethod
-    def _to_highs(hs: Any, model: LinearModel) -> Any:
+    def to_highs_lp(hs: Any, model: LinearModel) -> Any:
+        """``model`` as a ``highspy.HighsLp``."""
         lp = hs.HighsLp()
         lp.num_col_ = model.num_cols
         lp.num_row_ = model.num_rows
@@ -94,7 +96,8 @@ class HighsSolver:
             lp.integrality_ = [kinds[VarType(int(t))] for t in model.var_type]
         return lp
 
-    def _solution(self, hs: Any, h: Any, model: LinearModel, runtime: float) -> Solution:
+    def read_solution(self, hs: Any, h: Any, model: LinearModel, runtime: float) -> Solution:
+        """The :class:`Solution` of the last ``run`` of ``h``."""
         ms = h.getModelStatus()
         info = h.getInfo()
         text = h.modelStatusToString(ms)
@@ -111,8 +114,14 @@ class HighsSolver:
             status = SolveStatus.NO_SOLUTION
         if not status.has_solution:
             return Solution(status, self.name, runtime_s=runtime, message=text)
-        x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        values = h.getSolution()
+        x = np.asarray(values.col_value, dtype=np.float64)
         gap = float(info.mip_gap) if model.is_mip else 0.0
+        duals = (
+            np.asarray(values.row_dual, dtype=np.float64)
+            if not model.is_mip and values.dual_valid
+            else np.zeros(0)
+        )
         return Solution(
             status,
             self.name,
@@ -121,4 +130,5 @@ class HighsSolver:
             gap if math.isfinite(gap) else math.inf,
             runtime,
             text,
+            duals,
         )

@@ -145,3 +145,14 @@ class Solution:
     mip_gap: float = 0.0
     runtime_s: float = 0.0
     message: str = ""
+    row_dual: FloatArray = field(default_factory=lambda: np.zeros(0))  # LPs; empty if unknown
+
+    def reduced_costs(self, model: LinearModel) -> FloatArray:
+        """``cost - A^T row_dual`` for every column of ``model`` (LP duals needed)."""
+        if self.row_dual.shape != (model.num_rows,):
+            raise ValueError(f"{self.solver}: no row duals for {model.name}")
+        cols = np.repeat(np.arange(model.num_cols), np.diff(model.col_start))
+        priced = np.bincount(
+            cols, weights=model.value * self.row_dual[model.row_index], minlength=model.num_cols
+        )
+        return np.asarray(model.cost - priced, dtype=np.float64)

@@ -136,6 +136,27 @@ def test_spec_and_compact_forms_agree() -> None:
     assert spec.costs.total_eur == pytest.approx(compact.costs.total_eur, rel=1e-7)
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_column_generation_reaches_the_lp_optimum(seed: int) -> None:
+    """Column generation from the greedy seed ends at the full LP's cost; the plan passes."""
+    rng = np.random.default_rng(seed)
+    p = synthetic_problem(
+        120,
+        window_start=datetime(2024, 12, 30, 12, tzinfo=UTC),
+        prices_eur_per_kwh=rng.uniform(-0.02, 0.35, 48),
+        seed=seed,
+        triad_slots=(20, 21),
+    )
+    inst = build_instance(p)
+    from scheduling import schedule_instance  # noqa: PLC0415
+
+    full = schedule_instance(inst, ScheduleOptions(column_generation=False))
+    colgen = schedule_instance(inst, ScheduleOptions(column_generation=True))
+    assert colgen.status is full.status
+    assert colgen.costs.total_eur == pytest.approx(full.costs.total_eur, rel=1e-7, abs=1e-7)
+    assert check_plan(p, colgen) == []
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_highs_and_pulp_cbc_agree_on_small_cases(seed: int) -> None:
     """HiGHS and PuLP/CBC find the same objective; both plans pass the checker."""

@@ -20,6 +20,7 @@ from solvers import (
     SolveStatus,
     VarType,
 )
+from solvers.colgen import solve_by_column_generation
 
 
 def _knapsack() -> LinearModel:
@@ -134,3 +135,73 @@ def test_chain_raises_the_last_error_when_nothing_solves() -> None:
     """With no working backend the chain raises a SolverError naming the last one."""
     with pytest.raises(SolverFailedError, match="broken"):
         SolverChain([_Unavailable(), _Broken()]).solve(_knapsack(), SolveOptions())
+
+
+def _transport(n_src: int, n_dst: int, seed: int, *, slack: bool = True) -> LinearModel:
+    """A random transportation LP: ship demand from capacitated sources at random costs;
+    with ``slack``, unmet demand is allowed at a high price (the last ``n_dst`` columns)."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder(Sense.MINIMIZE, "transport")
+    cols = b.add_columns(n_src * n_dst, cost=rng.uniform(1, 10, n_src * n_dst), upper=5.0)
+    idx = np.arange(cols.start, cols.stop).reshape(n_src, n_dst)
+    short = b.add_columns(n_dst, cost=1000.0, upper=np.inf if slack else 0.0)
+    b.add_rows(
+        n_src,
+        upper=rng.uniform(5, 15, n_src),
+        rows=np.repeat(np.arange(n_src), n_dst),
+        cols=idx.ravel(),
+        values=np.ones(n_src * n_dst),
+    )
+    b.add_rows(
+        n_dst,
+        lower=rng.uniform(1, 4, n_dst),
+        rows=np.concatenate([np.tile(np.arange(n_dst), n_src), np.arange(n_dst)]),
+        cols=np.concatenate([idx.ravel(), np.arange(short.start, short.stop)]),
+        values=np.ones(n_src * n_dst + n_dst),
+    )
+    return b.build()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_column_generation_reaches_the_full_lp_optimum(seed: int) -> None:
+    """Starting from a few columns, column generation ends at the full model's optimum."""
+    model = _transport(12, 30, seed)
+    full = HighsSolver().solve(model, SolveOptions())
+    initial = np.zeros(model.num_cols, dtype=bool)
+    initial[:: model.num_cols // 20] = True
+    initial[-30:] = True  # the slacks: the restricted model is feasible from the start
+    sol = solve_by_column_generation(model, initial, SolveOptions())
+    assert sol.status is SolveStatus.OPTIMAL
+    assert sol.objective == pytest.approx(full.objective, rel=1e-9)
+    assert sol.x.shape == (model.num_cols,)
+    assert model.objective(sol.x) == pytest.approx(full.objective, rel=1e-9)
+    activity = model.row_activity(sol.x)
+    assert np.all(activity <= model.row_upper + 1e-7)
+    assert np.all(activity >= model.row_lower - 1e-7)
+    assert "rounds" in sol.message
+    assert np.all(full.reduced_costs(model)[full.x > 1e-9] == pytest.approx(0.0, abs=1e-7))
+
+
+def test_column_generation_from_an_infeasible_seed_takes_every_column() -> None:
+    """A seed that cannot meet the demand makes it add every column, and it still solves."""
+    model = _transport(6, 10, 3, slack=False)
+    full = HighsSolver().solve(model, SolveOptions())
+    initial = np.zeros(model.num_cols, dtype=bool)
+    initial[0] = True
+    sol = solve_by_column_generation(model, initial, SolveOptions())
+    assert sol.objective == pytest.approx(full.objective, rel=1e-9)
+    assert f"{model.num_cols} of {model.num_cols} columns" in sol.message
+
+
+def test_column_generation_refuses_what_it_cannot_solve_exactly() -> None:
+    """Maximisation, MIPs and left-out columns that cannot be 0 are refused."""
+    model = _transport(3, 4, 0)
+    with pytest.raises(ValueError, match="mark each column"):
+        solve_by_column_generation(model, np.ones(3, dtype=bool), SolveOptions())
+    b = ModelBuilder(Sense.MINIMIZE)
+    b.add_columns(2, lower=[1.0, 0.0], upper=2.0)
+    b.add_rows(1, lower=1.0, rows=[0, 0], cols=[0, 1], values=[1.0, 1.0])
+    with pytest.raises(ValueError, match="rest at 0"):
+        solve_by_column_generation(b.build(), np.array([False, True]), SolveOptions())
+    with pytest.raises(ValueError, match="minimisation LPs"):
+        solve_by_column_generation(_knapsack(), np.ones(3, dtype=bool), SolveOptions())
