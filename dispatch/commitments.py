@@ -55,11 +55,14 @@ class CommitmentLedger:
             for b in self._sites.get(site_id, {}).values()
         )
 
-    def busy(self, site_id: str, start: datetime, end: datetime) -> set[str]:
-        """Every vehicle at ``site_id`` booked for a period overlapping ``[start, end)``."""
+    def busy(
+        self, site_id: str, start: datetime, end: datetime, *, ignore_signal: str | None = None
+    ) -> set[str]:
+        """Every vehicle at ``site_id`` booked for a period overlapping ``[start, end)``,
+        leaving out the bookings of ``ignore_signal`` (a dispatch's own)."""
         out: set[str] = set()
-        for b in self._sites.get(site_id, {}).values():
-            if b.overlaps(start, end):
+        for signal_id, b in self._sites.get(site_id, {}).items():
+            if signal_id != ignore_signal and b.overlaps(start, end):
                 out |= b.vehicle_ids
         return out
 

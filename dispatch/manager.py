@@ -18,34 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import structlog
 from numpy.typing import NDArray
 
-from dispatch.acks import AckVerdict, Answer, OrderBook, Round
+from dispatch.acks import AckVerdict, OrderBook
 from dispatch.candidates import Candidates
+from dispatch.clamp import clamp_amounts
 from dispatch.commitments import CommitmentLedger
 from dispatch.dispatchers import Dispatcher, SmartDispatcher
-from dispatch.dispatchers.base import Allocation
 from dispatch.errors import ConfigurationError
 from dispatch.events import (
     AckAnomaly,
     DispatchCompleted,
     DispatchStarted,
     FallbackApplied,
-    OrdersSent,
 )
 from dispatch.fallbacks import Fallback, FallbackContext, NoopFallback
 from dispatch.filters import SimpleVehicleFilter, VehicleFilter
-from dispatch.models import Ack, DispatchResult, DispatchStatus, FlexibilitySignal, Order
+from dispatch.models import Ack, DispatchResult, DispatchStatus, FlexibilitySignal
 from dispatch.participation import ParticipationTracker
 from dispatch.ports import Clock, Publisher
+from dispatch.rounds import RoundSender
 from dispatch.state import DispatchState, tolerance_kw
 from dispatch.tuner import LearningTuner
 from dispatch.weights import WeightTable
@@ -57,8 +55,6 @@ from metrics import catalog as m
 log = structlog.get_logger(__name__)
 
 FloatArray = NDArray[np.float64]
-
-_ANSWERED = (Answer.ACCEPTED, Answer.PARTIAL, Answer.REJECTED)
 
 
 class DispatchManager:
@@ -103,6 +99,14 @@ class DispatchManager:
         self.participation = participation if participation is not None else ParticipationTracker()
         self.ledger = CommitmentLedger()
         self.book = OrderBook()
+        self.rounds = RoundSender(
+            publisher=publisher,
+            book=self.book,
+            clock=clock,
+            metrics=self.metrics,
+            events=self.events,
+            ack_timeout_s=ack_timeout_s,
+        )
         self._results: OrderedDict[str, DispatchResult] = OrderedDict()
         self._results_kept = results_kept
         self._in_flight: dict[str, asyncio.Future[DispatchResult]] = {}
@@ -229,17 +233,26 @@ class DispatchManager:
             self.metrics.observe(
                 m.DISPATCH_ALLOCATION, loop.time() - alloc_t0, dispatcher=self.dispatcher.name
             )
-            amounts = self._sanitise(allocation, candidates, signal.power_kw, state)
+            if allocation.degraded:
+                log.warning("allocation_degraded", why=allocation.degraded)
+            amounts = clamp_amounts(
+                allocation.power_kw,
+                candidates.capacity_kw,
+                signal.power_kw,
+                self.min_order_kw,
+                strategy=self.dispatcher.name,
+                signal_id=signal.signal_id,
+            )
             self._book(signal, candidates, amounts)
 
-        await self._send_round(state, amounts, 0)
+        await self.rounds.send(state, amounts, 0)
         for number in range(1, self.max_fallback_rounds + 1):
             if state.residual_kw <= tolerance_kw(signal.power_kw):
                 break
             extra = self._fallback_orders(state, number)
             if not extra.any():
                 break
-            await self._send_round(state, extra, number)
+            await self.rounds.send(state, extra, number)
 
         delivered = state.acknowledged_kw > 0
         ids = np.array(candidates.ids, dtype=object)
@@ -248,33 +261,6 @@ class DispatchManager:
         self._tune(state)
         return self._finish(state, started_at, t0, selection.excluded)
 
-    def _sanitise(
-        self,
-        allocation: Allocation,
-        candidates: Candidates,
-        budget_kw: float,
-        state: DispatchState,
-    ) -> FloatArray:
-        """Hold any strategy's output to the invariants: 0 <= x <= capacity, sum <= budget."""
-        x = np.asarray(allocation.power_kw, dtype=np.float64)
-        if x.shape != (len(candidates),):
-            raise ConfigurationError(
-                f"{self.dispatcher.name} returned {x.shape} amounts for {len(candidates)} vehicles",
-                signal_id=state.signal.signal_id,
-            )
-        clipped = np.clip(np.nan_to_num(x), 0.0, candidates.capacity_kw)
-        total = clipped.sum()
-        if total > budget_kw:
-            clipped *= budget_kw / total
-        if not np.allclose(clipped, x, rtol=1e-9, atol=1e-6):
-            log.warning("allocation_clamped", dispatcher=self.dispatcher.name)
-        clipped[clipped < self.min_order_kw] = 0.0
-        if allocation.degraded:
-            log.warning(
-                "allocation_degraded", dispatcher=self.dispatcher.name, why=allocation.degraded
-            )
-        return clipped
-
     def _book(self, signal: FlexibilitySignal, candidates: Candidates, amounts: FloatArray) -> None:
         ids = [candidates.ids[i] for i in np.flatnonzero(amounts)]
         self.ledger.reserve(signal.site_id, ids, signal.signal_id, signal.start, signal.end)
@@ -282,15 +268,10 @@ class DispatchManager:
     def _fallback_orders(self, state: DispatchState, number: int) -> FloatArray:
         """Ask the fallback, then clamp its answer to what each vehicle may still take."""
         signal, candidates = state.signal, state.candidates
-        held = np.fromiter(
-            (
-                self.ledger.holds(signal.site_id, vid, signal.signal_id)
-                or not self.ledger.is_committed(signal.site_id, vid, signal.start, signal.end)
-                for vid in candidates.ids
-            ),
-            bool,
-            len(candidates),
+        taken = self.ledger.busy(
+            signal.site_id, signal.start, signal.end, ignore_signal=signal.signal_id
         )
+        free = np.fromiter((vid not in taken for vid in candidates.ids), bool, len(candidates))
         residual = state.residual_kw
         ctx = FallbackContext(
             signal=signal,
@@ -298,23 +279,19 @@ class DispatchManager:
             residual_kw=residual,
             ordered_kw=state.ordered_kw.copy(),
             acknowledged_kw=state.acknowledged_kw.copy(),
-            may_receive=held & ~state.failed,
+            may_receive=free & ~state.failed,
             responded=state.responded,
             round=number,
         )
-        proposal = np.nan_to_num(np.asarray(self.fallback.reallocate(ctx), dtype=np.float64))
-        if proposal.shape != (len(candidates),):
-            raise ConfigurationError(
-                f"{self.fallback.name} returned {proposal.shape} amounts for {len(candidates)}",
-                signal_id=signal.signal_id,
-            )
-        extra = np.clip(proposal, 0.0, ctx.remaining_kw)
-        budget = residual * (1.0 + float(getattr(self.fallback, "max_overallocation", 0.0)))
-        if extra.sum() > budget:
-            extra *= budget / extra.sum()
-        if not np.allclose(extra, proposal, rtol=1e-9, atol=1e-6):
-            log.warning("fallback_clamped", fallback=self.fallback.name, round=number)
-        extra[extra < self.min_order_kw] = 0.0
+        overallocation = float(getattr(self.fallback, "max_overallocation", 0.0))
+        extra = clamp_amounts(
+            self.fallback.reallocate(ctx),
+            ctx.remaining_kw,
+            residual * (1.0 + overallocation),
+            self.min_order_kw,
+            strategy=self.fallback.name,
+            signal_id=signal.signal_id,
+        )
         if extra.any():
             self._book(signal, candidates, extra)
             self.metrics.inc(m.FALLBACK_ROUNDS, site=signal.site_id, fallback=self.fallback.name)
@@ -330,82 +307,6 @@ class DispatchManager:
                 )
             )
         return extra
-
-    async def _send_round(self, state: DispatchState, amounts: FloatArray, number: int) -> None:
-        """Publish one order per non-zero amount and gather the acks under the timeout."""
-        signal, candidates = state.signal, state.candidates
-        loop = asyncio.get_running_loop()
-        index = np.flatnonzero(amounts)
-        now = self.clock.now()
-        expires = now + timedelta(seconds=self.ack_timeout_s)
-        token = secrets.token_hex(6)
-        vehicles = candidates.vehicles
-        sid, site, direction = signal.signal_id, signal.site_id, signal.direction
-        start, end = signal.start, signal.end
-        orders = [
-            Order(
-                f"{token}.{number}.{i}",
-                sid,
-                site,
-                vehicles[i].vehicle_id,
-                direction,
-                kw,
-                start,
-                end,
-                expires,
-                number,
-            )
-            for i, kw in zip(index.tolist(), amounts[index].tolist(), strict=True)
-        ]
-        sent_at = loop.time()
-        rnd = self.book.open_round(signal.signal_id, number, orders, index.tolist(), sent_at)
-        unsent = await self._publish(orders)
-        self.book.mark_unsent(rnd, unsent)
-        label = "initial" if number == 0 else "fallback"
-        self.metrics.inc(m.ORDERS_SENT, len(orders) - len(unsent), site=signal.site_id, round=label)
-        self.events.publish(
-            OrdersSent(
-                signal.signal_id,
-                signal.site_id,
-                number,
-                len(orders),
-                float(amounts.sum()),
-                len(unsent),
-            )
-        )
-        await rnd.wait(sent_at + self.ack_timeout_s)
-        timeouts = self.book.close(rnd)
-        self._record_acks(rnd, signal.site_id, timeouts)
-        accepted, answers = rnd.results(len(candidates))
-        state.apply_round(number, amounts, accepted, answers)
-        state.round_log.append(rnd)
-        log.info(
-            "dispatch_round",
-            round=number,
-            orders=len(orders),
-            unsent=len(unsent),
-            timeouts=timeouts,
-            acknowledged_kw=round(state.acknowledged_total, 3),
-        )
-
-    def _record_acks(self, rnd: Round, site: str, timeouts: int) -> None:
-        answers = rnd.answers()
-        counts = np.bincount(answers, minlength=len(Answer))
-        for answer in _ANSWERED:
-            if count := int(counts[answer]):
-                self.metrics.inc(m.ACKS, count, site=site, outcome=answer.name.lower())
-        answered = np.isin(answers, _ANSWERED)
-        for latency in np.asarray(rnd.latency_s)[answered].tolist():
-            self.metrics.observe(m.ACK_LATENCY, latency, site=site)
-        if timeouts:
-            self.metrics.inc(m.ACK_TIMEOUTS, timeouts, site=site)
-
-    async def _publish(self, orders: Sequence[Order]) -> Sequence[str]:
-        try:
-            return await self.publisher.publish(orders)
-        except Exception as exc:
-            log.error("publish_failed", orders=len(orders), error=str(exc))
-            return [o.order_id for o in orders]
 
     def _tune(self, state: DispatchState) -> None:
         weights = getattr(self.dispatcher, "weights", None)
