@@ -10,6 +10,8 @@ For each fleet size it prints the median over ``--repeats`` runs of:
 
 Targets (issue 2): a 10k-vehicle in-process dispatch under 100 ms with the Smart dispatcher
 and under 1 s with the LP dispatcher; ``vs target`` is the measured time over the target.
+Each timed dispatch starts right after ``gc.collect()``, so every dispatcher meets the same
+heap; a full collection of the 10k-vehicle heap falling inside a dispatch adds about 25 ms.
 
     python benchmarks/dispatch_core.py [--sizes 1000 10000 50000] [--repeats 5]
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import itertools
 import logging
 import statistics
@@ -88,6 +91,7 @@ async def _dispatch_s(fleet: list[Vehicle], make: Callable[[], Dispatcher], i: i
     )
     sim.connect(manager.handle_ack)
     sig = _signal(fleet, i)
+    gc.collect()  # every timed dispatch starts from the same heap state (see docs/benchmarks.md)
     t0 = time.perf_counter()
     result = await manager.dispatch(sig)
     elapsed = time.perf_counter() - t0
