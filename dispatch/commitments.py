@@ -96,6 +96,10 @@ class CommitmentLedger:
         if not booking.vehicle_ids:
             del bookings[signal_id]
 
+    def drop(self, site_id: str, signal_id: str) -> None:
+        """Forget every booking of ``signal_id`` (a dispatch that failed)."""
+        self._sites.get(site_id, {}).pop(signal_id, None)
+
     def prune(self, now: datetime) -> int:
         """Forget bookings whose period ended before ``now``; returns how many were dropped."""
         dropped = 0

@@ -155,6 +155,8 @@ class DispatchManager:
             future.set_result(result)
             return result
         except BaseException as exc:
+            self.ledger.drop(signal.site_id, signal.signal_id)
+            log.exception("dispatch_failed", signal_id=signal.signal_id, site_id=signal.site_id)
             future.set_exception(exc)
             future.exception()  # retrieved: joiners re-raise it, nobody leaks a warning
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from structlog.testing import capture_logs
 
@@ -13,6 +14,7 @@ from dispatch import (
     AckStatus,
     AckVerdict,
     BalancedFallback,
+    ConfigurationError,
     DispatchStatus,
     EqualDispatcher,
     LPDispatcher,
@@ -27,6 +29,7 @@ from dispatch.events import (
     FallbackApplied,
     OrdersSent,
 )
+from dispatch.fallbacks import FallbackContext
 from fleet import FleetRegistry
 from metrics import catalog as m
 from tests.support import ACK_TIMEOUT_S, T0, rig, signal, vehicle
@@ -341,3 +344,27 @@ async def test_dynamic_fleet_changes_are_seen_by_the_next_dispatch() -> None:
     third = await r.manager.dispatch(signal("3", power_kw=20.0, start=T0 + timedelta(hours=3)))
     assert [len(x.vehicles) for x in (first, second, third)] == [1, 2, 1]
     assert third.excluded == {"offline": 1}
+
+
+class _BrokenFallback:
+    """A fallback with a bug: it returns one amount too many."""
+
+    name = "broken"
+
+    def reallocate(self, ctx: FallbackContext) -> np.ndarray:
+        return np.ones(len(ctx.candidates) + 1)
+
+
+async def test_a_strategy_bug_raises_and_leaves_nothing_booked() -> None:
+    """A fallback returning the wrong shape (after round 0 booked vehicles) raises
+    ConfigurationError; no vehicle stays booked, the failure is logged, and the signal can be
+    dispatched again."""
+    r = rig(_fleet(3), overrides={"v0": REJECT}, fallback=_BrokenFallback())
+    with capture_logs() as logs, pytest.raises(ConfigurationError, match="broken returned"):
+        await r.manager.dispatch(signal(power_kw=20.0))
+    assert len(r.fleet.orders) == 3  # round 0 went out and booked its vehicles
+    assert len(r.manager.ledger) == 0
+    assert any(e["event"] == "dispatch_failed" for e in logs)
+    assert r.manager.result("sig-1") is None
+    r.manager.fallback = BalancedFallback()
+    assert (await r.manager.dispatch(signal(power_kw=20.0))).status is DispatchStatus.FULFILLED
