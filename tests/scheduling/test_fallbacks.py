@@ -16,6 +16,7 @@ from scheduling import (
     PlanStatus,
     ScheduleOptions,
     ScheduleProblem,
+    check_plan,
     schedule,
 )
 from scheduling.synthetic import synthetic_problem
@@ -26,6 +27,7 @@ from solvers import (
     Solution,
     SolveOptions,
     SolverFailedError,
+    SolveStatus,
 )
 
 T0 = datetime(2024, 12, 30, 12, tzinfo=UTC)
@@ -58,6 +60,34 @@ def test_solver_failure_falls_back_to_greedy_and_says_why() -> None:
     assert plan.fallback_reason is not None
     assert "crashed" in plan.fallback_reason
     assert any(e["event"] == "schedule_fallback" for e in logs)
+
+
+class _TimesOut(_Broken):
+    """A backend that reaches its time limit without a solution."""
+
+    name = "slow"
+
+    def solve(self, model: LinearModel, options: SolveOptions) -> Solution:
+        return Solution(SolveStatus.NO_SOLUTION, self.name, message="Time limit reached")
+
+
+def test_solver_timeout_falls_back_to_greedy() -> None:
+    """A solve that stops at its time limit without a plan yields the feasible greedy plan."""
+    p = _small(1)
+    plan = schedule(p, ScheduleOptions(solvers=(_TimesOut(),)))
+    assert plan.solver == "greedy"
+    assert plan.fallback_reason is not None
+    assert "slow" in plan.fallback_reason
+    assert check_plan(p, plan) == []
+
+
+def test_column_generation_out_of_time_falls_back_to_greedy() -> None:
+    """Column generation that runs out of time also ends in the greedy plan, with the reason."""
+    p = _small(2)
+    plan = schedule(p, ScheduleOptions(column_generation=True, time_limit_s=1e-9))
+    assert plan.solver == "greedy"
+    assert "time limit" in (plan.fallback_reason or "")
+    assert check_plan(p, plan) == []
 
 
 def test_without_fallback_a_solver_failure_raises() -> None:
