@@ -9,11 +9,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from allocation import AllocationResult, DepotDay
 from scheduling import ChargePlan, ScheduleProblem
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "schedule-scenario": ScheduleProblem,
     "schedule-plan": ChargePlan,
+    "allocation-day": DepotDay,
+    "allocation-result": AllocationResult,
 }
 
 
