@@ -47,6 +47,12 @@ ACK_LATENCY = "v2g_ack_latency_seconds"
 FALLBACK_ROUNDS = "v2g_fallback_rounds_total"
 VEHICLES_EXCLUDED = "v2g_dispatch_vehicles_excluded_total"
 TUNER_ADJUSTMENTS = "v2g_tuner_weight_adjustments_total"
+MQTT_MESSAGES_RECEIVED = "v2g_mqtt_messages_received_total"
+MQTT_PAYLOADS_REJECTED = "v2g_mqtt_payloads_rejected_total"
+MQTT_UNKNOWN_VEHICLES = "v2g_mqtt_unknown_vehicle_messages_total"
+MQTT_PUBLISH_FAILURES = "v2g_mqtt_publish_failures_total"
+MQTT_RECONNECTS = "v2g_mqtt_reconnects_total"
+MQTT_CONNECTED = "v2g_mqtt_connected"
 
 _SPECS = (
     MetricSpec(
@@ -101,6 +107,19 @@ _SPECS = (
     MetricSpec(
         TUNER_ADJUSTMENTS, C, "Weight adjustments made by the learning tuner", ("signal_type",)
     ),
+    MetricSpec(MQTT_MESSAGES_RECEIVED, C, "MQTT messages received", ("kind",)),
+    MetricSpec(
+        MQTT_PAYLOADS_REJECTED, C, "MQTT messages dropped for a bad topic or payload", ("kind",)
+    ),
+    MetricSpec(
+        MQTT_UNKNOWN_VEHICLES,
+        C,
+        "MQTT messages dropped because the vehicle is not in the fleet registry",
+        ("kind",),
+    ),
+    MetricSpec(MQTT_PUBLISH_FAILURES, C, "MQTT publications that failed", ("kind",)),
+    MetricSpec(MQTT_RECONNECTS, C, "Connection attempts to the broker that failed"),
+    MetricSpec(MQTT_CONNECTED, G, "1 while connected to the broker, else 0"),
 )
 
 CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}

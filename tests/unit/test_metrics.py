@@ -193,13 +193,15 @@ def test_prometheus_declares_every_catalogue_metric_under_its_name() -> None:
 _UNIT_SUFFIXES = {
     MetricKind.COUNTER: ("_total",),
     MetricKind.HISTOGRAM: ("_seconds", "_ratio"),
-    MetricKind.GAUGE: ("_kw", "_in_flight"),
+    # a gauge carries its unit, counts something in flight, or is a 0/1 state (like `up`)
+    MetricKind.GAUGE: ("_kw", "_in_flight", "_connected"),
 }
 
 
 @pytest.mark.parametrize("spec", list(CATALOG.values()), ids=lambda s: s.name)
 def test_catalogue_names_carry_a_prefix_and_unit(spec: MetricSpec) -> None:
-    """Names start with v2g_; counters end _total, histograms _seconds/_ratio, gauges _kw/count."""
+    """Names start with v2g_; counters end _total, histograms _seconds/_ratio, gauges name their
+    unit, an in-flight count or a 0/1 state."""
     assert spec.name.startswith("v2g_")
     assert spec.name.endswith(_UNIT_SUFFIXES[spec.kind])
     assert spec.help
