@@ -63,6 +63,10 @@ class FleetRegistry:
         for vs in self._sites.values():
             yield from vs.values()
 
+    def snapshot(self, site_id: str) -> tuple[Vehicle, ...]:
+        """The vehicles known at ``site_id`` now."""
+        return tuple(self._sites.get(site_id, {}).values())
+
     async def vehicles(self, site_id: str) -> Sequence[Vehicle]:
         """Snapshot of the vehicles known at ``site_id``."""
-        return tuple(self._sites.get(site_id, {}).values())
+        return self.snapshot(site_id)

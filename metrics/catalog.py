@@ -53,6 +53,7 @@ MQTT_UNKNOWN_VEHICLES = "v2g_mqtt_unknown_vehicle_messages_total"
 MQTT_PUBLISH_FAILURES = "v2g_mqtt_publish_failures_total"
 MQTT_RECONNECTS = "v2g_mqtt_reconnects_total"
 MQTT_CONNECTED = "v2g_mqtt_connected"
+FLEET_VEHICLES = "v2g_fleet_vehicles"
 
 _SPECS = (
     MetricSpec(
@@ -120,6 +121,7 @@ _SPECS = (
     MetricSpec(MQTT_PUBLISH_FAILURES, C, "MQTT publications that failed", ("kind",)),
     MetricSpec(MQTT_RECONNECTS, C, "Connection attempts to the broker that failed"),
     MetricSpec(MQTT_CONNECTED, G, "1 while connected to the broker, else 0"),
+    MetricSpec(FLEET_VEHICLES, G, "Vehicles known per site, online or offline", ("site", "state")),
 )
 
 CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}

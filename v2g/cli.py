@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from v2g import cli_allocate, cli_schedule
+from v2g import cli_allocate, cli_schedule, cli_service, cli_simulate
 from v2g.logs import configure_logging
 
 
@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
     cli_schedule.register(sub)
     cli_allocate.register(sub)
+    cli_simulate.register(sub)
+    cli_service.register(sub)
     return parser
 
 

@@ -10,41 +10,22 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TextIO
 
 from dispatch import (
-    BalancedFallback,
-    Dispatcher,
     DispatchManager,
     DispatchResult,
-    EqualDispatcher,
-    Fallback,
     FlexibilitySignal,
-    LPDispatcher,
-    NoopFallback,
     OutcomeTuner,
-    ProbabilisticFallback,
-    SmartDispatcher,
 )
 from fleet import Direction, StaticFleet
 from metrics import RecordingSink
 from v2g.clock import SystemClock
 from v2g.sim import Behaviour, SimulatedFleet, make_fleet
+from v2g.strategies import DISPATCHERS, FALLBACKS
 from v2g.table import render_table
-
-DISPATCHERS: dict[str, Callable[[], Dispatcher]] = {
-    "equal": EqualDispatcher,
-    "smart": SmartDispatcher,
-    "lp": LPDispatcher,
-}
-FALLBACKS: dict[str, Callable[[], Fallback]] = {
-    "noop": NoopFallback,
-    "balanced": BalancedFallback,
-    "probabilistic": ProbabilisticFallback,
-}
 
 
 def gateways(max_latency_s: float = 0.25) -> Behaviour:

@@ -1,0 +1,316 @@
+"""``GatewayFleet``: the telematics gateways of one site's vehicles, simulated over MQTT.
+
+The gateways are multiplexed on a few client sessions (``vehicles_per_session``, default 500).
+Entering the fleet connects every session, publishes each vehicle's retained ``online`` and
+``status`` and subscribes to its ``order`` topic. Each order is answered as a seeded
+:class:`~v2g.sim.behaviour.Behaviour` says, after its latency, on the order's MQTT 5 response
+topic (echoing its correlation data) or else on the vehicle's ``ack`` topic. An accepted order
+is then executed: from its ``start`` to its ``end`` the vehicle's SoC moves every ``tick_s``
+(:func:`~v2g.simulator.battery.soc_after`) and its status is republished. A newer accepted
+order for the same vehicle replaces the one being executed.
+
+Presence and its limitation: a Last Will is per connection, so only a session holding exactly
+one vehicle (``vehicles_per_session=1``) sets that vehicle's ``{"online": false}`` as its Will.
+A multiplexed session that drops leaves its vehicles' retained ``{"online": true}`` in place;
+on a clean exit the fleet publishes ``{"online": false}`` for every vehicle itself.
+
+Every vehicle draws from its own ``random.Random`` seeded with ``(seed, vehicle_id)``, so its
+answers do not depend on how orders of different vehicles interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Coroutine, Iterable, Sequence
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any, Self
+
+import aiomqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from dispatch.models import Ack, AckStatus, Order
+from dispatch.ports import Clock
+from fleet.vehicle import Vehicle
+from v2g.clock import SystemClock
+from v2g.mqtt.errors import PayloadError, TopicError
+from v2g.mqtt.payloads import AckPayload, OnlinePayload, OrderPayload, StatusPayload, decode
+from v2g.mqtt.settings import MqttSettings, Protocol
+from v2g.mqtt.topics import TopicKind, Topics
+from v2g.sim.behaviour import Behaviour
+from v2g.simulator.battery import soc_after
+
+log = structlog.get_logger(__name__)
+
+QOS = 1
+_SUBSCRIBE_BATCH = 100
+
+
+class GatewayFleet:
+    """An async context manager running the gateways of ``vehicles`` (all at ``site_id``)."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        site_id: str,
+        vehicles: Sequence[Vehicle],
+        behaviour: Behaviour,
+        *,
+        seed: int = 0,
+        vehicles_per_session: int = 500,
+        tick_s: float = 1.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if vehicles_per_session < 1:
+            raise ValueError("vehicles_per_session must be at least 1")
+        if tick_s <= 0:
+            raise ValueError("tick_s must be positive")
+        if any(v.site_id != site_id for v in vehicles):
+            raise ValueError(f"every vehicle must be at site {site_id!r}")
+        self.settings = settings
+        self.site_id = site_id
+        self.behaviour = behaviour
+        self.topics = Topics(settings.topic_prefix)
+        self.tick_s = tick_s
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._vehicles = {v.vehicle_id: v for v in vehicles}
+        self._rngs = {vid: random.Random(f"{seed}:{vid}") for vid in self._vehicles}
+        ids = list(self._vehicles)
+        self._groups = [
+            ids[i : i + vehicles_per_session] for i in range(0, len(ids), vehicles_per_session)
+        ]
+        self._client_of: dict[str, aiomqtt.Client] = {}
+        self._stack: AsyncExitStack | None = None
+        self._receivers: list[asyncio.Task[None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._executing: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        self._gate = asyncio.Semaphore(settings.max_in_flight)
+        self.acks_sent: list[Ack] = []
+
+    def vehicle(self, vehicle_id: str) -> Vehicle:
+        """The current state of one simulated vehicle."""
+        return self._vehicles[vehicle_id]
+
+    @property
+    def vehicle_ids(self) -> list[str]:
+        """Every simulated vehicle's id."""
+        return list(self._vehicles)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        """Connect every session, publish presence and status, subscribe to the orders."""
+        self._stack = AsyncExitStack()
+        try:
+            for index, group in enumerate(self._groups):
+                client = self._client_for(group)
+                async with asyncio.timeout(self.settings.connect_timeout_s):
+                    await self._stack.enter_async_context(client)
+                for vid in group:
+                    self._client_of[vid] = client
+                await self._announce(group)
+                await self._subscribe(client, group)
+                self._receivers.append(
+                    asyncio.create_task(self._receive(client), name=f"gateway-session-{index}")
+                )
+        except BaseException:
+            await self._stop(say_goodbye=False)
+            raise
+        log.info("gateway_fleet_started", site_id=self.site_id, vehicles=len(self._vehicles))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop answering, mark every vehicle offline (best effort) and disconnect."""
+        await self._stop(say_goodbye=True)
+
+    async def run(self) -> None:
+        """Answer orders until cancelled; raises :class:`aiomqtt.MqttError` if a session drops."""
+        await asyncio.gather(*self._receivers)
+
+    async def _stop(self, *, say_goodbye: bool) -> None:
+        tasks = [*self._tasks, *(task for _, task in self._executing.values()), *self._receivers]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._executing.clear()
+        if say_goodbye and self._client_of:
+            offline = OnlinePayload(online=False).model_dump_json().encode()
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(self.settings.operation_timeout_s):
+                    await self._gather(
+                        self._publish(vid, self.topics.online(self.site_id, vid), offline, True)
+                        for vid in self._client_of
+                    )
+        if self._stack is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._stack.aclose()
+        self._stack = None
+        self._receivers = []
+        self._client_of.clear()
+
+    def _client_for(self, group: list[str]) -> aiomqtt.Client:
+        s = self.settings
+        v5 = s.protocol is Protocol.V5
+        will = None
+        if len(group) == 1:
+            payload = OnlinePayload(online=False).model_dump_json().encode()
+            will = aiomqtt.Will(self.topics.online(self.site_id, group[0]), payload, QOS, True)
+        client = aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password.get_secret_value() if s.password is not None else None,
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            will=will,
+            keepalive=s.keepalive_s,
+            timeout=s.operation_timeout_s,
+            max_inflight_messages=s.max_in_flight,
+        )
+        client.pending_calls_threshold = s.max_in_flight  # the fleet's own publish limit
+        return client
+
+    # -- publishing --------------------------------------------------------------------------
+
+    async def _gather(self, calls: Iterable[Awaitable[None]]) -> None:
+        await asyncio.gather(*calls)
+
+    async def _publish(
+        self, vid: str, topic: str, payload: bytes, retain: bool = False, props: Any = None
+    ) -> None:
+        async with self._gate:
+            await self._client_of[vid].publish(
+                topic, payload, qos=QOS, retain=retain, properties=props
+            )
+
+    async def _publish_status(self, vid: str) -> None:
+        v = self._vehicles[vid]
+        status = StatusPayload(
+            vehicle_id=vid,
+            ts=self.clock.now(),
+            soc_pct=round(v.soc_pct, 4),
+            battery_kwh=v.battery_kwh,
+            plugged_in=v.plugged_in,
+            max_charge_kw=v.max_charge_kw,
+            max_discharge_kw=v.max_discharge_kw,
+            availability=v.availability,
+            degradation=v.degradation,
+        )
+        topic = self.topics.status(self.site_id, vid)
+        await self._publish(vid, topic, status.model_dump_json().encode(), retain=True)
+
+    async def _announce(self, group: list[str]) -> None:
+        async def one(vid: str) -> None:
+            presence = OnlinePayload(online=self._vehicles[vid].online)
+            topic = self.topics.online(self.site_id, vid)
+            await self._publish(vid, topic, presence.model_dump_json().encode(), retain=True)
+            await self._publish_status(vid)
+
+        await self._gather(one(vid) for vid in group)
+
+    async def _subscribe(self, client: aiomqtt.Client, group: list[str]) -> None:
+        for i in range(0, len(group), _SUBSCRIBE_BATCH):
+            batch = [
+                (self.topics.order(self.site_id, v), QOS) for v in group[i : i + _SUBSCRIBE_BATCH]
+            ]
+            await client.subscribe(batch)
+
+    # -- orders ------------------------------------------------------------------------------
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = message.topic.value
+            try:
+                self._on_order(topic, message)
+            except (TopicError, PayloadError, ValueError) as exc:
+                log.warning("simulated_order_rejected", topic=topic, error=str(exc))
+
+    def _on_order(self, topic: str, message: aiomqtt.Message) -> None:
+        parsed = self.topics.parse(topic)
+        vid = parsed.vehicle_id
+        if parsed.kind is not TopicKind.ORDER or vid not in self._vehicles:
+            return
+        if not self._vehicles[vid].online or not isinstance(message.payload, bytes | bytearray):
+            return
+        wire = decode(OrderPayload, topic, "order", message.payload)
+        order = Order(
+            wire.order_id,
+            wire.signal_id,
+            parsed.site_id,
+            vid,
+            wire.direction,
+            wire.power_kw,
+            wire.start,
+            wire.end,
+            wire.expires_at,
+        )
+        props: Any = message.properties
+        reply_to = getattr(props, "ResponseTopic", None) or self.topics.ack(self.site_id, vid)
+        correlation = getattr(props, "CorrelationData", None)
+        until_expiry_s = max(0.0, (wire.expires_at - self.clock.now()).total_seconds())
+        for delay, ack in self.behaviour.plan(order, self._rngs[vid], until_expiry_s):
+            self._spawn(self._answer(order, ack, reply_to, correlation, delay), f"ack-{vid}")
+
+    def _spawn(self, call: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(call, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(
+        self, order: Order, ack: Ack, topic: str, correlation: bytes | None, delay: float
+    ) -> None:
+        await asyncio.sleep(delay)
+        body = AckPayload(
+            order_id=ack.order_id,
+            vehicle_id=ack.vehicle_id,
+            status=ack.status,
+            accepted_kw=ack.accepted_kw,
+            reason=ack.reason,
+        )
+        props = None
+        if correlation is not None and self.settings.protocol is Protocol.V5:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            props.CorrelationData = correlation
+        await self._publish(order.vehicle_id, topic, body.model_dump_json().encode(), False, props)
+        self.acks_sent.append(ack)
+        if ack.status is AckStatus.ACCEPTED and ack.accepted_kw > 0:
+            self._start_execution(order, ack.accepted_kw)
+
+    def _start_execution(self, order: Order, power_kw: float) -> None:
+        vid = order.vehicle_id
+        current = self._executing.get(vid)
+        if current is not None:
+            if current[0] == order.order_id:
+                return  # a duplicate ack of the order already running
+            current[1].cancel()
+        task = asyncio.create_task(self._execute(order, power_kw), name=f"execute-{vid}")
+        self._executing[vid] = (order.order_id, task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            if self._executing.get(vid, (None, None))[1] is t:
+                del self._executing[vid]
+
+        task.add_done_callback(done)
+
+    async def _execute(self, order: Order, power_kw: float) -> None:
+        wait_s = (order.start - self.clock.now()).total_seconds()
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+        last = max(order.start, self.clock.now())
+        vid = order.vehicle_id
+        while last < order.end:
+            await asyncio.sleep(min(self.tick_s, (order.end - last).total_seconds()))
+            now = min(self.clock.now(), order.end)
+            vehicle = self._vehicles[vid]
+            soc = soc_after(vehicle, order.direction, power_kw, (now - last).total_seconds())
+            last = now
+            self._vehicles[vid] = vehicle.model_copy(update={"soc_pct": soc, "updated_at": now})
+            await self._publish_status(vid)
