@@ -146,6 +146,9 @@ async def send_signal(
             await client.publish(topics.signals(site_id), encode(payload), qos=1)
             async for message in client.messages:
                 raw = message.payload
+                # some brokers (amqtt) replay other sessions' retained messages on connect
+                if not message.topic.matches(result_topic):
+                    continue
                 if isinstance(raw, bytes | bytearray) and raw:
                     return ResultPayload.model_validate_json(raw)
     except (TimeoutError, aiomqtt.MqttError) as exc:

@@ -1,8 +1,9 @@
-"""``v2g demo``: a simulated depot answering signals with every dispatcher and fallback.
+"""``v2g demo --in-process``: the demo without MQTT, and the summary table both demos print.
 
 The fleet is simulated in-process (gateways with latency, refusals, partial answers and
-silence), so the demo needs no broker and no database. Each signal uses one dispatcher and
-one fallback; the summary shows how each pair met the request.
+silence), so this demo needs no broker at all. Each signal uses one dispatcher and one
+fallback; the summary shows how each pair met the request. ``v2g demo`` itself runs over MQTT
+(:mod:`v2g.demo_mqtt`) and ends with the same table.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from dispatch import (
     DispatchManager,
-    DispatchResult,
     FlexibilitySignal,
     OutcomeTuner,
 )
+from dispatch.models import DispatchStatus, Outcome
 from fleet import Direction, StaticFleet
 from metrics import RecordingSink
 from v2g.clock import SystemClock
@@ -40,14 +42,43 @@ def gateways(max_latency_s: float = 0.25) -> Behaviour:
     )
 
 
+class _VehicleReport(Protocol):
+    @property
+    def outcome(self) -> Outcome: ...
+
+
+class Reported(Protocol):
+    """What the summary reads of a result: a ``DispatchResult`` or its wire form."""
+
+    @property
+    def status(self) -> DispatchStatus: ...
+    @property
+    def requested_kw(self) -> float: ...
+    @property
+    def acknowledged_kw(self) -> float: ...
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def vehicles(self) -> Sequence[_VehicleReport]: ...
+
+
 @dataclass(frozen=True)
 class DemoRun:
     """One signal of the demo and its result."""
 
     dispatcher: str
     fallback: str
-    result: DispatchResult
+    result: Reported
     elapsed_s: float
+
+
+def progress_line(run: DemoRun) -> str:
+    """The line printed as soon as one signal has its result."""
+    r = run.result
+    return (
+        f"  {run.dispatcher:>5} + {run.fallback:<13} {r.status.value:<9} "
+        f"{r.acknowledged_kw:8.1f} / {r.requested_kw:.0f} kW in {run.elapsed_s:.2f} s\n"
+    )
 
 
 async def run_demo(
@@ -57,9 +88,10 @@ async def run_demo(
     ack_timeout_s: float = 1.0,
     max_latency_s: float = 0.25,
     site_id: str = "10",
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> list[DemoRun]:
     """Dispatch one discharge signal per dispatcher x fallback pair; print progress."""
+    out = out if out is not None else sys.stdout  # looked up now: tests replace it
     fleet = make_fleet(vehicles, site_id, seed=seed)
     clock = SystemClock()
     runs: list[DemoRun] = []
@@ -98,11 +130,7 @@ async def run_demo(
             result = await manager.dispatch(signal)
             elapsed = time.perf_counter() - t0
             runs.append(DemoRun(dname, fname, result, elapsed))
-            out.write(
-                f"  {dname:>5} + {fname:<13} {result.status.value:<9} "
-                f"{result.acknowledged_kw:8.1f} / {result.requested_kw:.0f} kW "
-                f"in {elapsed:.2f} s\n"
-            )
+            out.write(progress_line(runs[-1]))
             out.flush()
     return runs
 
@@ -148,4 +176,4 @@ def summary(runs: list[DemoRun]) -> str:
     )
 
 
-__all__ = ["DemoRun", "run_demo", "summary"]
+__all__ = ["DemoRun", "Reported", "gateways", "progress_line", "run_demo", "summary"]
