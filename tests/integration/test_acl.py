@@ -12,9 +12,7 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,32 +20,17 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from tests.integration.local_broker import HOST, free_port, require_binary, wait_for_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "mosquitto"
-HOST = "127.0.0.1"
+WHY = "the ACL tests need a local mosquitto install"
 USERS = {
     "v2g-service": "service-pw",
     "v2g-operator": "operator-pw",
     "evA": "evA-pw",
     "evB": "evB-pw",
 }
-
-
-def _require(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        message = f"{binary} binary not found: the ACL tests need a local mosquitto install"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def adapt_config(text: str, tmp: Path, port: int) -> str:
@@ -66,24 +49,13 @@ def adapt_config(text: str, tmp: Path, port: int) -> str:
     return text
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"mosquitto exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    pytest.fail(f"mosquitto did not listen on {HOST}:{port} within {timeout_s} s")
-
-
 @pytest.fixture(scope="module")
 def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A mosquitto running the project's config and ACL on a free port; yields the port."""
-    mosquitto = _require("mosquitto")
-    passwd = _require("mosquitto_passwd")
+    mosquitto = require_binary("mosquitto", WHY)
+    passwd = require_binary("mosquitto_passwd", WHY)
     tmp = tmp_path_factory.mktemp("mosquitto")
-    port = _free_port()
+    port = free_port()
     shutil.copy(CONFIG / "acl", tmp / "acl")
     conf = tmp / "mosquitto.conf"
     conf.write_text(adapt_config((CONFIG / "mosquitto.conf").read_text(), tmp, port))
@@ -93,7 +65,7 @@ def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     log = (tmp / "mosquitto.log").open("wb")
     process = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=log, stderr=log)  # noqa: S603
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process)
         yield port
     finally:
         process.terminate()

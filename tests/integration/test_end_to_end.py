@@ -8,13 +8,8 @@ test starts its own mosquitto on a free port, so it can stop and start it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import shutil
-import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -27,6 +22,7 @@ from dispatch.models import DispatchStatus, Outcome
 from dispatch.state import tolerance_kw
 from fleet import Direction, Vehicle
 from tests.integration.gateway import eventually
+from tests.integration.local_broker import HOST, free_port, require_binary, wait_for_port
 from tests.integration.test_service import SITE, service_settings
 from v2g.cli_service import send_signal
 from v2g.mqtt import MqttSettings, ResultPayload, SignalPayload, Topics
@@ -36,7 +32,6 @@ from v2g.sim.behaviour import Behaviour
 from v2g.simulator.gateways import GatewayFleet
 from v2g.strategies import DISPATCHERS, FALLBACKS
 
-HOST = "127.0.0.1"
 REALISTIC = Behaviour(
     accept=0.75, partial=0.10, reject=0.10, silent=0.05, latency_s=(0.01, 0.08), duplicate=0.02
 )
@@ -186,28 +181,11 @@ async def test_a_vehicle_going_offline_mid_dispatch_times_out_and_is_excluded_ne
 # -- a broker of the test's own, to restart ---------------------------------------------------
 
 
-def _mosquitto() -> str:
-    path = shutil.which("mosquitto")
-    if path is None:
-        message = "mosquitto binary not found: the broker restart test starts its own broker"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class OwnBroker:
     """A mosquitto on a free local port, without persistence, that the test can restart."""
 
     def __init__(self, binary: str, tmp: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.config = tmp / "mosquitto.conf"
         self.config.write_text(
             f"listener {self.port} {HOST}\nallow_anonymous true\npersistence false\n"
@@ -222,14 +200,7 @@ class OwnBroker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"mosquitto exited with {self.process.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.2):
-                return
-            time.sleep(0.05)
-        pytest.fail(f"mosquitto did not listen on {HOST}:{self.port}")
+        wait_for_port(self.port, self.process)
 
     def stop(self) -> None:
         """Stop mosquitto (SIGTERM, then SIGKILL)."""
@@ -247,7 +218,9 @@ class OwnBroker:
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[OwnBroker]:
     """A started :class:`OwnBroker`, stopped after the test."""
-    broker = OwnBroker(_mosquitto(), tmp_path)
+    broker = OwnBroker(
+        require_binary("mosquitto", "the broker restart test starts its own broker"), tmp_path
+    )
     broker.start()
     try:
         yield broker
