@@ -26,6 +26,8 @@ class MetricSpec:
 
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+_JOB_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 C, G, H = MetricKind.COUNTER, MetricKind.GAUGE, MetricKind.HISTOGRAM
 
@@ -54,6 +56,20 @@ MQTT_PUBLISH_FAILURES = "v2g_mqtt_publish_failures_total"
 MQTT_RECONNECTS = "v2g_mqtt_reconnects_total"
 MQTT_CONNECTED = "v2g_mqtt_connected"
 FLEET_VEHICLES = "v2g_fleet_vehicles"
+EVENT_LOOP_LAG = "v2g_event_loop_lag_seconds"
+EVENT_LOOP_LAG_MAX = "v2g_event_loop_lag_max_seconds"
+JOB_RUNS = "v2g_job_runs_total"
+JOB_DURATION = "v2g_job_duration_seconds"
+JOB_RETRIES = "v2g_job_retries_total"
+ALLOCATION_ROUTES_COVERED = "v2g_allocation_routes_covered"
+ALLOCATION_ROUTES_IN_WINDOW = "v2g_allocation_routes_in_window"
+ALLOCATION_OBJECTIVE = "v2g_allocation_objective"
+SCHEDULE_COST = "v2g_schedule_cost_eur"
+SCHEDULE_UNMET = "v2g_schedule_unmet_kwh"
+SCHEDULES_PUBLISHED = "v2g_schedules_published_total"
+JOURNAL_WRITE = "v2g_journal_write_seconds"
+JOURNAL_ERRORS = "v2g_journal_errors_total"
+DISPATCHES_RECOVERED = "v2g_dispatches_recovered_total"
 
 _SPECS = (
     MetricSpec(
@@ -122,6 +138,31 @@ _SPECS = (
     MetricSpec(MQTT_RECONNECTS, C, "Connection attempts to the broker that failed"),
     MetricSpec(MQTT_CONNECTED, G, "1 while connected to the broker, else 0"),
     MetricSpec(FLEET_VEHICLES, G, "Vehicles known per site, online or offline", ("site", "state")),
+    MetricSpec(
+        EVENT_LOOP_LAG, H, "How late the event loop woke a periodic probe", (), _LAG_BUCKETS
+    ),
+    MetricSpec(EVENT_LOOP_LAG_MAX, G, "Largest event loop lag over the last report interval"),
+    MetricSpec(
+        JOB_RUNS, C, "Planning job runs, by outcome and solver", ("site", "job", "status", "solver")
+    ),
+    MetricSpec(JOB_DURATION, H, "Planning job run time", ("site", "job"), _JOB_BUCKETS),
+    MetricSpec(JOB_RETRIES, C, "Planning job runs retried after a failure", ("site", "job")),
+    MetricSpec(ALLOCATION_ROUTES_COVERED, G, "Routes covered by the last allocation", ("site",)),
+    MetricSpec(ALLOCATION_ROUTES_IN_WINDOW, G, "Routes in the last allocation's window", ("site",)),
+    MetricSpec(ALLOCATION_OBJECTIVE, G, "Objective of the last allocation", ("site",)),
+    MetricSpec(SCHEDULE_COST, G, "Energy cost of the last charge plan", ("site",)),
+    MetricSpec(SCHEDULE_UNMET, G, "Route energy the last charge plan could not meet", ("site",)),
+    MetricSpec(SCHEDULES_PUBLISHED, C, "Vehicle schedules published (retained)", ("site",)),
+    MetricSpec(
+        JOURNAL_WRITE, H, "Time to write a dispatch journal entry", ("op",), _LATENCY_BUCKETS
+    ),
+    MetricSpec(JOURNAL_ERRORS, C, "Dispatch journal writes that failed", ("op",)),
+    MetricSpec(
+        DISPATCHES_RECOVERED,
+        C,
+        "Dispatches found in flight at start-up and completed from the journal",
+        ("site", "status"),
+    ),
 )
 
 CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
