@@ -193,8 +193,19 @@ def test_prometheus_declares_every_catalogue_metric_under_its_name() -> None:
 _UNIT_SUFFIXES = {
     MetricKind.COUNTER: ("_total",),
     MetricKind.HISTOGRAM: ("_seconds", "_ratio"),
-    # a gauge carries its unit (kW, vehicles), counts something in flight, or is a 0/1 state
-    MetricKind.GAUGE: ("_kw", "_vehicles", "_in_flight", "_connected"),
+    # a gauge carries its unit (kW, kWh, EUR, seconds, vehicles, routes, a score), counts
+    # something in flight, or is a 0/1 state
+    MetricKind.GAUGE: (
+        "_kw",
+        "_kwh",
+        "_eur",
+        "_seconds",
+        "_vehicles",
+        "_routes",
+        "_score",
+        "_in_flight",
+        "_connected",
+    ),
 }
 
 

@@ -8,7 +8,7 @@ validation failures into a :class:`~v2g.mqtt.errors.PayloadError` carrying the t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -25,6 +25,7 @@ from dispatch.models import (
     SignalType,
 )
 from fleet.vehicle import Direction, Fraction, Identifier, NonNegative, Percent, Vehicle
+from scheduling.plan import ChargePlan, VehiclePlan
 from v2g.mqtt.errors import PayloadError
 
 OrderId = Annotated[str, Field(min_length=1, max_length=128)]
@@ -230,12 +231,73 @@ class ScheduleSlot(BaseModel):
 
 
 class SchedulePayload(BaseModel):
-    """A vehicle's charge plan, published retained on its schedule topic."""
+    """A vehicle's charge plan, published retained on its schedule topic.
+
+    Every slot of the plan's window is listed, idle ones (0 kW) too: the gateway replaces its
+    whole plan with this one. ``run_id`` names the stored scheduling run it comes from.
+    """
 
     model_config = _OUTBOUND
 
     generated_at: AwareDatetime
     slots: list[ScheduleSlot]
+    site_id: str | None = None
+    vehicle_id: str | None = None
+    run_id: str | None = None
+    window_start: AwareDatetime | None = None
+    slot_minutes: Annotated[int, Field(gt=0)] | None = None
+
+    @classmethod
+    def from_plan(
+        cls,
+        plan: ChargePlan,
+        vehicle_id: str,
+        generated_at: datetime,
+        *,
+        run_id: str | None = None,
+    ) -> SchedulePayload:
+        """The schedule of ``vehicle_id`` in ``plan``; :class:`KeyError` if it has none."""
+        vehicle = next((v for v in plan.vehicles if v.vehicle_id == vehicle_id), None)
+        if vehicle is None:
+            raise KeyError(f"plan of site {plan.site_id} has no vehicle {vehicle_id!r}")
+        return cls.from_vehicle_plan(plan, vehicle, generated_at, run_id=run_id)
+
+    @classmethod
+    def from_vehicle_plan(
+        cls,
+        plan: ChargePlan,
+        vehicle: VehiclePlan,
+        generated_at: datetime,
+        *,
+        run_id: str | None = None,
+    ) -> SchedulePayload:
+        """The schedule of ``vehicle``, one of ``plan``'s vehicles.
+
+        Built without re-validation (the plan is a validated model): a large fleet gets one
+        payload per vehicle and slot, on the event loop. Powers are rounded to the watt.
+        """
+        step = timedelta(minutes=plan.slot_minutes)
+        start = _utc(plan.window_start)
+        slots = []
+        for t, power_kw in enumerate(vehicle.power_kw):
+            kw = round(power_kw, 3) + 0.0  # + 0.0 turns -0.0 into 0.0
+            slots.append(
+                ScheduleSlot.model_construct(
+                    start=start + t * step,
+                    end=start + (t + 1) * step,
+                    power_kw=abs(kw),
+                    direction=Direction.DISCHARGE if kw < 0 else Direction.CHARGE,
+                )
+            )
+        return cls.model_construct(
+            generated_at=_utc(generated_at),
+            slots=slots,
+            site_id=plan.site_id,
+            vehicle_id=vehicle.vehicle_id,
+            run_id=run_id,
+            window_start=start,
+            slot_minutes=plan.slot_minutes,
+        )
 
 
 M = TypeVar("M", bound=BaseModel)
