@@ -25,7 +25,7 @@ from dispatch.models import (
     VehicleOutcome,
 )
 from dispatch.participation import ParticipationTracker
-from dispatch.ports import Clock, Publisher
+from dispatch.ports import Clock, DispatchJournal, JournalError, NopJournal, Publisher
 from dispatch.tuner import LearningTuner, OutcomeTuner
 from dispatch.weights import Weights, WeightTable
 
@@ -39,6 +39,7 @@ __all__ = [
     "Clock",
     "ConfigurationError",
     "DispatchError",
+    "DispatchJournal",
     "DispatchManager",
     "DispatchResult",
     "DispatchStatus",
@@ -47,9 +48,11 @@ __all__ = [
     "Fallback",
     "FlexibilitySignal",
     "GroupLimit",
+    "JournalError",
     "LPDispatcher",
     "LearningTuner",
     "NoopFallback",
+    "NopJournal",
     "Order",
     "Outcome",
     "OutcomeTuner",

@@ -2,22 +2,26 @@
 
 One ``await manager.dispatch(signal)`` per signal:
 
-1. a known ``signal_id`` returns its stored result (or joins the dispatch in flight);
+1. a known ``signal_id`` returns its stored result (or joins the dispatch in flight); the
+   signal is written to the :class:`~dispatch.ports.DispatchJournal` (which may know the id
+   from before a restart, and then returns the stored result);
 2. under the site's lock: discover the fleet, filter, build the candidates, allocate (off the
    event loop), book the chosen vehicles; dispatches of other sites run meanwhile, and a
    second signal for the same site sees the first one's bookings;
-3. round 0: register and publish all orders at once, then wait for the acks under one
+3. round 0: journal, register and publish all orders at once, then wait for the acks under one
    ``ack_timeout_s`` (acks arrive through :meth:`DispatchManager.handle_ack`);
 4. while power is missing and rounds remain, the fallback proposes follow-up orders, the
    manager clamps them to what each vehicle may still take, books and sends them;
 5. release vehicles that delivered nothing, record participation, tune the weights, emit
-   :class:`~dispatch.events.DispatchCompleted`, record metrics, keep the result.
+   :class:`~dispatch.events.DispatchCompleted`, record metrics, keep and journal the result.
+
+A journal that cannot write the signal or a round's orders ends the dispatch there: nothing
+more is published, vehicles that delivered nothing are released, the reason says why.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import Counter, OrderedDict
 from dataclasses import replace
 from datetime import datetime
@@ -32,17 +36,13 @@ from dispatch.clamp import clamp_amounts
 from dispatch.commitments import CommitmentLedger
 from dispatch.dispatchers import Dispatcher, SmartDispatcher
 from dispatch.errors import ConfigurationError
-from dispatch.events import (
-    AckAnomaly,
-    DispatchCompleted,
-    DispatchStarted,
-    FallbackApplied,
-)
+from dispatch.events import DispatchStarted, FallbackApplied
 from dispatch.fallbacks import Fallback, FallbackContext, NoopFallback
 from dispatch.filters import SimpleVehicleFilter, VehicleFilter
 from dispatch.models import Ack, DispatchResult, DispatchStatus, FlexibilitySignal
 from dispatch.participation import ParticipationTracker
-from dispatch.ports import Clock, Publisher
+from dispatch.ports import Clock, DispatchJournal, JournalError, NopJournal, Publisher
+from dispatch.reporting import report_ack_not_counted, report_result
 from dispatch.rounds import RoundSender
 from dispatch.state import DispatchState, tolerance_kw
 from dispatch.tuner import LearningTuner
@@ -77,6 +77,7 @@ class DispatchManager:
         tuner: LearningTuner | None = None,
         participation: ParticipationTracker | None = None,
         results_kept: int = 10_000,
+        journal: DispatchJournal | None = None,
     ) -> None:
         if not ack_timeout_s > 0:
             raise ConfigurationError("ack_timeout_s must be > 0")
@@ -107,6 +108,9 @@ class DispatchManager:
             events=self.events,
             ack_timeout_s=ack_timeout_s,
         )
+        self._journal: DispatchJournal = NopJournal()
+        self._ack_journal: DispatchJournal | None = None
+        self.journal = journal if journal is not None else NopJournal()
         self._results: OrderedDict[str, DispatchResult] = OrderedDict()
         self._results_kept = results_kept
         self._in_flight: dict[str, asyncio.Future[DispatchResult]] = {}
@@ -114,6 +118,19 @@ class DispatchManager:
         self._site_locks: dict[str, asyncio.Lock] = {}
 
     # -- public API --------------------------------------------------------------------------
+
+    @property
+    def journal(self) -> DispatchJournal:
+        """Where dispatches are written down (:class:`~dispatch.ports.NopJournal`: nowhere)."""
+        return self._journal
+
+    @journal.setter
+    def journal(self, journal: DispatchJournal) -> None:
+        # set before the first dispatch (a service opens its database after building us)
+        self._journal = journal
+        self.rounds.journal = journal
+        # the ack path skips the clock read and the call when nothing is journaled
+        self._ack_journal = None if isinstance(journal, NopJournal) else journal
 
     def result(self, signal_id: str) -> DispatchResult | None:
         """The stored result of a finished dispatch, if still kept."""
@@ -150,7 +167,10 @@ class DispatchManager:
             with structlog.contextvars.bound_contextvars(
                 signal_id=signal.signal_id, site_id=signal.site_id
             ):
-                result = await self._run(signal)
+                result = await self._started(signal)
+                if result is None:
+                    result = await self._run(signal)
+                    await self._journal_result(result)
             self.remember(result)
             future.set_result(result)
             return result
@@ -169,33 +189,43 @@ class DispatchManager:
         """Take one acknowledgement from the transport (never raises on a bad ack)."""
         loop_now = asyncio.get_running_loop().time()
         verdict, rnd, row = self.book.handle(ack, loop_now)
-        if verdict is AckVerdict.MATCHED:  # counted per round when the round closes
-            return verdict
         order = rnd.orders[row] if rnd is not None else None
-        site = order.site_id if order is not None else "unknown"
-        if verdict is AckVerdict.LATE:
-            self.metrics.inc(m.ACKS_LATE, site=site)
-        elif verdict is AckVerdict.DUPLICATE:
-            self.metrics.inc(m.ACKS_DUPLICATE, site=site)
-        else:
-            self.metrics.inc(m.ACKS_UNMATCHED, site=site, reason=verdict.value)
-        # QoS 1 delivers at least once: duplicates are routine, forged or unknown acks are not
-        level = {AckVerdict.DUPLICATE: "debug", AckVerdict.LATE: "info"}.get(verdict, "warning")
-        log.log(
-            logging.getLevelNamesMapping()[level.upper()],
-            "ack_not_counted",
-            verdict=verdict.value,
-            order_id=ack.order_id,
-            vehicle_id=ack.vehicle_id,
-            signal_id=order.signal_id if order is not None else None,
-        )
-        if order is not None:
-            self.events.publish(
-                AckAnomaly(order.signal_id, site, verdict.value, ack.order_id, ack.vehicle_id)
-            )
+        journal = self._ack_journal
+        if journal is not None:
+            journal.ack_received(ack, verdict, order, self.clock.now())
+        if verdict is not AckVerdict.MATCHED:  # matched: counted when the round closes
+            report_ack_not_counted(ack, verdict, order, self.metrics, self.events)
         return verdict
 
     # -- one dispatch ------------------------------------------------------------------------
+
+    async def _started(self, signal: FlexibilitySignal) -> DispatchResult | None:
+        """Journal the signal: None to go on, else the stored or the failed result."""
+        t0 = asyncio.get_running_loop().time()
+        started_at = self.clock.now()
+        try:
+            stored = await self.journal.dispatch_started(
+                signal,
+                dispatcher=self.dispatcher.name,
+                fallback=self.fallback.name,
+                ack_timeout_s=self.ack_timeout_s,
+                at=started_at,
+            )
+        except Exception as exc:
+            log.error("journal_signal_failed", error=str(exc))
+            state = DispatchState(signal, Candidates.build(signal, ()))
+            return self._finish(state, started_at, t0, {}, reason=f"journal unavailable: {exc}")
+        if stored is not None:
+            self.metrics.inc(m.SIGNALS_REPEATED, site=signal.site_id)
+            log.info("signal_repeated", source="journal")
+        return stored
+
+    async def _journal_result(self, result: DispatchResult) -> None:
+        """Write the result down; a failure is logged (the in-flight row stays for recovery)."""
+        try:
+            await self.journal.dispatch_finished(result)
+        except Exception as exc:
+            log.error("journal_result_failed", error=str(exc))
 
     def _gauge_in_flight(self, site_id: str) -> None:
         self.metrics.set(m.DISPATCHES_IN_FLIGHT, self._in_flight_by_site[site_id], site=site_id)
@@ -247,21 +277,31 @@ class DispatchManager:
             )
             self._book(signal, candidates, amounts)
 
-        await self.rounds.send(state, amounts, 0)
-        for number in range(1, self.max_fallback_rounds + 1):
-            if state.residual_kw <= tolerance_kw(signal.power_kw):
-                break
-            extra = self._fallback_orders(state, number)
-            if not extra.any():
-                break
-            await self.rounds.send(state, extra, number)
+        journal_failure = await self._send_rounds(state, amounts)
 
         delivered = state.acknowledged_kw > 0
         ids = np.array(candidates.ids, dtype=object)
         self.ledger.release(signal.site_id, ids[~delivered], signal.signal_id)
         self.participation.record(signal.site_id, ids[delivered], signal.start)
         self._tune(state)
-        return self._finish(state, started_at, t0, selection.excluded)
+        if journal_failure is not None and state.rounds == 0:  # nothing left: failed, and why
+            return self._finish(state, started_at, t0, selection.excluded, reason=journal_failure)
+        return self._finish(state, started_at, t0, selection.excluded, note=journal_failure)
+
+    async def _send_rounds(self, state: DispatchState, amounts: FloatArray) -> str | None:
+        """Round 0, then fallback rounds while power is missing; why it stopped early, if so."""
+        try:
+            await self.rounds.send(state, amounts, 0)
+            for number in range(1, self.max_fallback_rounds + 1):
+                if state.residual_kw <= tolerance_kw(state.signal.power_kw):
+                    break
+                extra = self._fallback_orders(state, number)
+                if not extra.any():
+                    break
+                await self.rounds.send(state, extra, number)
+        except JournalError as exc:
+            return str(exc)
+        return None
 
     def _book(self, signal: FlexibilitySignal, candidates: Candidates, amounts: FloatArray) -> None:
         ids = [candidates.ids[i] for i in np.flatnonzero(amounts)]
@@ -331,8 +371,11 @@ class DispatchManager:
         started_at: datetime,
         t0: float,
         excluded: dict[str, int],
+        *,
         reason: str | None = None,
+        note: str | None = None,
     ) -> DispatchResult:
+        """The result (``reason``: failed for that reason; ``note``: added to the reason)."""
         result = state.result(
             dispatcher=self.dispatcher.name,
             fallback=self.fallback.name,
@@ -342,30 +385,8 @@ class DispatchManager:
         )
         if reason is not None:
             result = replace(result, status=DispatchStatus.FAILED, reason=reason)
-        site = result.site_id
+        elif note is not None:
+            result = replace(result, reason=f"{result.reason}; {note}" if result.reason else note)
         elapsed = asyncio.get_running_loop().time() - t0
-        self.metrics.inc(
-            m.DISPATCHES,
-            site=site,
-            status=result.status.value,
-            dispatcher=result.dispatcher,
-            fallback=result.fallback,
-        )
-        self.metrics.observe(m.DISPATCH_DURATION, elapsed, site=site, dispatcher=result.dispatcher)
-        self.metrics.set(m.DISPATCH_REQUESTED, result.requested_kw, site=site)
-        self.metrics.set(m.DISPATCH_ACKNOWLEDGED, result.acknowledged_kw, site=site)
-        self.metrics.observe(
-            m.DISPATCH_FULFILMENT, result.acknowledged_kw / result.requested_kw, site=site
-        )
-        self.events.publish(DispatchCompleted(result.signal_id, site, result))
-        log.info(
-            "dispatch_completed",
-            status=result.status.value,
-            requested_kw=result.requested_kw,
-            acknowledged_kw=round(result.acknowledged_kw, 3),
-            rounds=result.rounds,
-            vehicles=len(result.vehicles),
-            elapsed_s=round(elapsed, 4),
-            reason=result.reason,
-        )
+        report_result(result, elapsed, self.metrics, self.events)
         return result

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from dispatch.acks import Answer, OrderBook, Round
 from dispatch.events import OrdersSent
 from dispatch.models import Order
-from dispatch.ports import Clock, Publisher
+from dispatch.ports import Clock, DispatchJournal, JournalError, NopJournal, Publisher
 from dispatch.state import DispatchState
 from eventbus import EventBus
 from metrics import MetricsSink
@@ -37,8 +37,10 @@ class RoundSender:
         metrics: MetricsSink,
         events: EventBus,
         ack_timeout_s: float,
+        journal: DispatchJournal | None = None,
     ) -> None:
         self.publisher = publisher
+        self.journal: DispatchJournal = journal if journal is not None else NopJournal()
         self.book = book
         self.clock = clock
         self.metrics = metrics
@@ -48,13 +50,16 @@ class RoundSender:
     async def send(self, state: DispatchState, amounts: NDArray[np.float64], number: int) -> None:
         """Publish one order per non-zero amount, gather the acks, fold them into ``state``.
 
-        Orders are registered before they are published, so an ack faster than the publish
-        call is still matched; they expire ``ack_timeout_s`` after they leave.
+        Orders are journaled, then registered, then published: an ack faster than the publish
+        call is still matched, and a restart finds every order that may have left. They expire
+        ``ack_timeout_s`` after they leave. Raises :class:`~dispatch.ports.JournalError` (and
+        publishes nothing) when the journal cannot write them.
         """
         signal, candidates = state.signal, state.candidates
         loop = asyncio.get_running_loop()
         index = np.flatnonzero(amounts)
-        expires = self.clock.now() + timedelta(seconds=self.ack_timeout_s)
+        now = self.clock.now()
+        expires = now + timedelta(seconds=self.ack_timeout_s)
         token = secrets.token_hex(6)  # order ids are unique per round without a registry
         vehicles = candidates.vehicles
         sid, site, direction = signal.signal_id, signal.site_id, signal.direction
@@ -75,6 +80,14 @@ class RoundSender:
             for i, kw in zip(index.tolist(), amounts[index].tolist(), strict=True)
         ]
         sent_at = loop.time()
+        try:
+            await self.journal.orders_sent(orders, now)
+        except Exception as exc:
+            log.error("journal_orders_failed", round=number, orders=len(orders), error=str(exc))
+            raise JournalError(
+                f"journal unavailable, {len(orders)} orders of round {number} not sent: {exc}",
+                signal_id=sid,
+            ) from exc
         rnd = self.book.open_round(sid, number, orders, index.tolist(), sent_at)
         unsent = await self._publish(orders)
         self.book.mark_unsent(rnd, unsent)

@@ -5,9 +5,12 @@
                     [--type peak_shaving] [--start ISO] [--signal-id ID] [--timeout S]
                     [--config FILE]
 
-``signal send`` publishes the signal (QoS 1), waits for the retained result on
-``{prefix}/{site}/signals/{id}/result`` and prints it. Exit code: 0 fulfilled or partial,
-1 failed, 2 no result before the timeout (or no broker). Both read :class:`ServiceSettings`.
+``serve`` journals its dispatches in ``V2G_DATABASE_URL``, the embedded SQLite file
+``v2g.db`` when unset; a database it cannot open or whose schema is out of date ends it at
+start with exit code 2 and the reason. ``signal send`` publishes the signal (QoS 1), waits
+for the retained result on ``{prefix}/{site}/signals/{id}/result`` and prints it. Exit code:
+0 fulfilled or partial, 1 failed, 2 no result before the timeout (or no broker). Both read
+:class:`ServiceSettings`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from v2g.mqtt import MqttSettings, Protocol, ResultPayload, SignalPayload, Topic
 from v2g.mqtt.payloads import encode
 from v2g.service import Service
 from v2g.settings import ServiceSettings, SettingsError, load_settings
+from v2g.storage import StorageError
 from v2g.table import render_table
 
 log = structlog.get_logger(__name__)
@@ -75,13 +79,17 @@ def duration_s(text: str) -> float:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the settings, configure logging, run the service until SIGTERM/SIGINT."""
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config).with_embedded_database()
         settings.require_sites()
     except SettingsError as exc:
         sys.stderr.write(f"v2g serve: {exc}\n")
         return EXIT_NO_RESULT
     configure_logging(settings.log_level, json=settings.log_json)
-    return asyncio.run(serve(settings))
+    try:
+        return asyncio.run(serve(settings))
+    except StorageError as exc:
+        sys.stderr.write(f"v2g serve: {exc}\n")
+        return EXIT_NO_RESULT
 
 
 async def serve(settings: ServiceSettings) -> int:

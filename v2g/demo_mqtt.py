@@ -7,15 +7,18 @@ gateways answer late, refuse, answer in part or stay silent. Then, as an operato
 demo sends one discharge signal per dispatcher x fallback pair from an :class:`Operator`
 session and waits for each result on its result topic.
 
-One service serves every signal; before each signal its manager is given the pair's
-dispatcher and fallback. Signal ``k`` covers the ``k``-th half-hour from five minutes on, so the
-vehicles committed by one signal are free again for the next.
+One service serves every signal, journaling them in a temporary SQLite file (removed at the
+end) or in ``V2G_DATABASE_URL`` if set; its MQTT session is a clean one. Before each signal its
+manager is given the pair's dispatcher and fallback. Signal ``k`` covers the ``k``-th
+half-hour from five minutes on, so the vehicles committed by one signal are free again for the
+next.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import AsyncExitStack
@@ -71,7 +74,9 @@ async def run_mqtt_demo(
             where = f"embedded MQTT 3.1.1 broker on {embedded.host}:{embedded.port}"
         else:
             where = f"MQTT {broker.protocol.value} broker at {broker.host}:{broker.port}"
-        mqtt = broker.model_copy(update={"topic_prefix": "v2g-demo", "sites": (site_id,)})
+        mqtt = broker.model_copy(
+            update={"topic_prefix": "v2g-demo", "sites": (site_id,), "client_id": None}
+        )
         fleet = make_fleet(vehicles, site_id, seed=seed)
         capacity_kw = sum(v.effective_capacity(Direction.DISCHARGE, 0.5) for v in fleet)
         power_kw = round(0.6 * capacity_kw, -1)
@@ -85,6 +90,9 @@ async def run_mqtt_demo(
             GatewayFleet(mqtt, site_id, fleet, gateways(max_latency_s), seed=seed)
         )
         settings = ServiceSettings(sites=(site_id,), http_port=0, ack_timeout_s=ack_timeout_s)
+        if settings.database_url is None:  # a journal that leaves nothing behind
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="v2g-demo-"))
+            settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp}/journal.db"})
         service = await stack.enter_async_context(Service(settings, mqtt=mqtt, fleet_settle_s=0.2))
         operator = await stack.enter_async_context(Operator(mqtt, site_id))
         try:

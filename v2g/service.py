@@ -1,11 +1,17 @@
 """The running service: fleet registry, dispatch manager, MQTT, metrics and HTTP probes.
 
-``async with Service(settings) as service: await service.wait_stopped()`` connects to the
-broker (the retained status/online messages then build the fleet), serves ``/healthz``,
+``async with Service(settings) as service: await service.wait_stopped()`` opens the dispatch
+journal (``database_url``; see :mod:`v2g.service_journal`) and loads the dispatches a crash or
+restart left in flight, connects to the broker (the retained status/online messages then build
+the fleet; with a persistent session, the acks and signals queued while the service was down
+follow), completes the recovered dispatches (:mod:`v2g.recovery`), runs the planning side (fleet
+memory, periodic allocation and scheduling: :mod:`v2g.service_planning`), serves ``/healthz``,
 ``/readyz`` and ``/metrics``, and dispatches every signal received for the configured sites
 in its own named task of the service's task group:
 ``on_signal -> manager.dispatch(signal) -> publisher.publish_result(result)``.
-A repeated ``signal_id`` gets its stored result published again and sends no orders.
+A repeated ``signal_id`` gets its stored result published again and sends no orders. Acks
+naming a recovered dispatch's orders go to the recovery, every other ack to the manager.
+Signals that arrive while the service is still starting wait until it accepts them.
 
 :meth:`Service.stop` (wired to SIGTERM/SIGINT by ``v2g serve``) makes the context exit: new
 signals are refused, dispatches in flight get ``ack_timeout_s * (rounds + 1) + margin`` to
@@ -23,7 +29,7 @@ from typing import Self
 
 import structlog
 
-from dispatch import DispatchManager, DispatchResult, FlexibilitySignal
+from dispatch import Ack, DispatchManager, DispatchResult, FlexibilitySignal
 from dispatch.ports import Clock
 from fleet import FleetRegistry
 from metrics import PrometheusSink
@@ -31,6 +37,9 @@ from metrics import catalog as m
 from v2g.clock import SystemClock
 from v2g.http import HealthServer
 from v2g.mqtt import MqttPublisher, MqttSettings, MqttTransport
+from v2g.recovery import Recovery
+from v2g.service_journal import service_journal
+from v2g.service_planning import PlanningService
 from v2g.settings import ServiceSettings
 from v2g.strategies import DISPATCHERS, FALLBACKS
 
@@ -82,7 +91,9 @@ class Service:
             max_fallback_rounds=settings.max_fallback_rounds,
             metrics=self.sink,
         )
-        self.transport.on_ack = self.manager.handle_ack
+        self.transport.on_ack = self._on_ack
+        self.recovery: Recovery | None = None
+        self.planning: PlanningService | None = None
         self.http = HealthServer(
             settings.http_host,
             settings.http_port,
@@ -97,18 +108,32 @@ class Service:
         self.drain_report: DrainReport | None = None
         self.heap_frozen = asyncio.Event()
         self._accepting = False
+        self._started = asyncio.Event()
         self._stop = asyncio.Event()
         self._dispatches: dict[asyncio.Task[None], str] = {}
         self._group: asyncio.TaskGroup | None = None
         self._freezer: asyncio.Task[None] | None = None
         self._fleet_gauges: asyncio.Task[None] | None = None
+        self._recovering: asyncio.Task[None] | None = None
         self._stack = AsyncExitStack()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        """Connect to the broker, start HTTP and the background tasks, accept signals."""
+        """Open the journal, connect, start HTTP, recovery and the background tasks; accept."""
         async with AsyncExitStack() as stack:
+            journaling = await stack.enter_async_context(
+                service_journal(
+                    self.settings,
+                    manager=self.manager,
+                    on_result=self._recovered,
+                    metrics=self.sink,
+                )
+            )
+            if journaling is not None:
+                self.recovery = journaling.recovery
+                self.transport.expects_ack = journaling.recovery.expects
+                self.transport.ack_barrier = journaling.journal.flush
             await stack.enter_async_context(self.transport)
             await stack.enter_async_context(self.http)
             self._group = await stack.enter_async_context(asyncio.TaskGroup())
@@ -116,7 +141,26 @@ class Service:
             self._fleet_gauges = self._group.create_task(
                 self._report_fleet(), name="service-fleet-gauges"
             )
+            if self.recovery is not None and self.recovery.dispatches:
+                self._recovering = self._group.create_task(
+                    self._recover(self.recovery), name="service-recovery"
+                )
             self._accepting = True
+            self._started.set()
+            if journaling is not None:  # last in, first out: it publishes through the transport
+                self.planning = await stack.enter_async_context(
+                    PlanningService(
+                        journaling.db,
+                        self.registry,
+                        self.settings.sites,
+                        sink=self.sink,
+                        clock=self.manager.clock,
+                        publish_schedule=self.publisher.publish_schedule,
+                        enabled=self.settings.planning,
+                        workers=self.settings.planning_workers,
+                        log_level=self.settings.log_level,
+                    )
+                )
             self._stack = stack.pop_all()
         log.info("service_started", sites=list(self.settings.sites), http_port=self.http.port)
         return self
@@ -136,6 +180,8 @@ class Service:
                 self._freezer.cancel()  # stopped before the fleet settled: nothing to freeze
             if self._fleet_gauges is not None:
                 self._fleet_gauges.cancel()
+            if self._recovering is not None:  # unfinished: still in flight in the journal
+                self._recovering.cancel()
             await self._stack.__aexit__(exc_type, exc, tb)
             if self.heap_frozen.is_set():
                 gc.unfreeze()
@@ -182,6 +228,8 @@ class Service:
 
     async def _on_signal(self, signal: FlexibilitySignal) -> None:
         """Called by the transport: hand the dispatch to the service's own task group."""
+        if not self._started.is_set() and not self._stop.is_set():
+            await self._started.wait()  # queued by the broker while we were down
         if not self._accepting or self._group is None:
             log.warning("signal_refused", reason="service stopping")
             return
@@ -196,10 +244,32 @@ class Service:
             signal_id=signal.signal_id, site_id=signal.site_id
         ):
             try:
-                result: DispatchResult = await self.manager.dispatch(signal)
+                result: DispatchResult
+                if self.recovery is not None and self.recovery.recovering(signal.signal_id):
+                    self.sink.inc(m.SIGNALS_REPEATED, site=signal.site_id)
+                    result = await self.recovery.result_of(signal.signal_id)
+                else:
+                    result = await self.manager.dispatch(signal)
                 await self.publisher.publish_result(result)
             except Exception:  # one failed dispatch must not take the task group down
                 log.exception("signal_handling_failed")
+
+    def _on_ack(self, ack: Ack) -> None:
+        """From the transport: recovered orders' acks to the recovery, others to the manager."""
+        if self.recovery is None or self.recovery.handle_ack(ack) is None:
+            self.manager.handle_ack(ack)
+
+    @staticmethod
+    async def _recover(recovery: Recovery) -> None:
+        try:
+            await recovery.run()
+        except Exception:  # must not take the task group down; the journal still has them
+            log.exception("recovery_failed")
+
+    async def _recovered(self, result: DispatchResult) -> None:
+        """A dispatch completed by the recovery: remembered, and published like any result."""
+        self.manager.remember(result)
+        await self.publisher.publish_result(result)
 
     def report_fleet(self) -> None:
         """Set the fleet gauge (vehicles online and offline) for every served site."""

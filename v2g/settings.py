@@ -8,6 +8,7 @@ Every validation failure is raised as :class:`SettingsError`, which names the of
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from fleet.vehicle import Identifier
 from v2g.mqtt import MqttSettings, Protocol, Topics
+from v2g.storage.url import DEFAULT_DATABASE_URL, DatabaseUrl
 
 ENV_PREFIX = "V2G_"
 CONFIG_FILE_ENV = "V2G_CONFIG_FILE"
@@ -82,7 +84,15 @@ class ServiceSettings(BaseSettings):
     sites: Annotated[tuple[Identifier, ...], NoDecode] = ()
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port
-    database_url: str | None = Field(default=None, repr=False)  # not used yet
+    # the dispatch journal; None: none in-process (tests), `v2g serve` uses the embedded default
+    database_url: str | None = Field(default=None, repr=False)  # may hold a password
+    database_migrate: bool | None = None  # None: migrate SQLite at start, only check PostgreSQL
+    mqtt_client_id: str | None = None  # None: derived from prefix and sites; "": clean session
+    mqtt_session_expiry_s: Annotated[int, Field(ge=0, le=0xFFFFFFFF)] = 3600
+    results_preload: Annotated[int, Field(ge=0)] = 100  # stored results kept in memory, per site
+    # periodic allocation and scheduling of the served sites found in the database
+    planning: bool = True
+    planning_workers: Annotated[int, Field(ge=1, le=64)] = 1  # solver processes
     dispatcher: DispatcherName = "smart"
     fallback: FallbackName = "balanced"
     ack_timeout_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 5.0
@@ -94,6 +104,13 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _check_url(cls, value: str) -> str:
         MqttUrl(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            DatabaseUrl.parse(value)
         return value
 
     @field_validator("topic_prefix")
@@ -125,9 +142,28 @@ class ServiceSettings(BaseSettings):
             "protocol": self.mqtt_protocol,
             "topic_prefix": self.topic_prefix,
             "sites": self.sites or None,
+            "client_id": self.client_id(),
+            "session_expiry_s": self.mqtt_session_expiry_s,
         }
         values.update(overrides)
         return MqttSettings(**values)
+
+    def client_id(self) -> str | None:
+        """The service's stable MQTT client id (its persistent session); None for a clean one.
+
+        ``mqtt_client_id`` if set (the empty string: None), else ``v2g-service-<hash>`` of the
+        topic prefix and the sites, so each replica (a set of sites) has its own session.
+        """
+        if self.mqtt_client_id is not None:
+            return self.mqtt_client_id or None
+        key = f"{self.topic_prefix}|{','.join(sorted(self.sites))}".encode()
+        return f"v2g-service-{hashlib.sha256(key).hexdigest()[:10]}"
+
+    def with_embedded_database(self) -> ServiceSettings:
+        """These settings, with the embedded SQLite default when no database is set."""
+        if self.database_url is not None:
+            return self
+        return self.model_copy(update={"database_url": DEFAULT_DATABASE_URL})
 
     def require_sites(self) -> tuple[str, ...]:
         """The configured sites; :class:`SettingsError` naming ``sites`` when there are none."""

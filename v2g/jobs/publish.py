@@ -37,8 +37,8 @@ m.register(
 class SchedulePublish(Protocol):
     """Hands one vehicle's schedule to its gateway (retained, so a reconnecting one gets it)."""
 
-    async def __call__(self, site_id: str, vehicle_id: str, payload: SchedulePayload) -> None:
-        """Publish ``payload`` for ``vehicle_id`` of ``site_id``; raise if it did not go."""
+    async def __call__(self, site_id: str, vehicle_id: str, schedule: SchedulePayload, /) -> None:
+        """Publish ``schedule`` for ``vehicle_id`` of ``site_id``; raise if it did not go."""
         ...
 
 

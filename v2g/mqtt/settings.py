@@ -28,7 +28,8 @@ class MqttSettings(BaseModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 1883
     username: str | None = None
     password: SecretStr | None = None
-    client_id: str | None = None
+    client_id: str | None = None  # set: a persistent session under this id; None: clean
+    session_expiry_s: Annotated[int, Field(ge=0, le=0xFFFFFFFF)] = 3600  # with a client_id
     protocol: Protocol = Protocol.V5
     topic_prefix: str = "v2g"
     sites: tuple[Identifier, ...] | None = None  # None: every site ("+")

@@ -7,12 +7,22 @@ a receive task that routes every message:
 - ``status`` / ``online`` -> the :class:`~fleet.registry.FleetRegistry` (retained messages build
   the fleet at start; an empty retained status removes the vehicle; ``{"online": false}``, the
   gateways' Last Will, marks it offline; presence seen before any status is kept until it comes);
-- ``ack`` -> ``on_ack`` (normally ``DispatchManager.handle_ack``), only for known vehicles;
+- ``ack`` -> ``on_ack`` (normally ``DispatchManager.handle_ack``), only for known vehicles,
+  or for order ids ``expects_ack`` names (after a restart the broker hands over the acks it
+  kept before the retained statuses have rebuilt the fleet);
 - ``signals`` -> ``on_signal`` in its own task, so a dispatch never blocks the receive loop.
 
 Bad topics and payloads are logged with their topic, counted and dropped; the loop never dies
 on a message. A lost connection is retried with jittered exponential backoff and the
 subscriptions are made again.
+
+With a ``client_id`` the session is persistent (MQTT 5: clean start off and a
+``SessionExpiryInterval`` of ``session_expiry_s``; 3.1.1: clean session off): while the
+service is down or reconnecting the broker keeps its subscriptions and queues the QoS 1 acks
+and signals meant for it, and delivers them when it is back. Without one (tests, the
+simulator) every connection starts clean. A persistent session with an ``ack_barrier`` (the
+journal's flush) acknowledges each message to the broker only once the barrier after it has
+passed (:class:`~v2g.mqtt.pubacks.PubackGate`): what a crash interrupts is delivered again.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from dispatch.models import Ack, FlexibilitySignal
 from fleet.registry import FleetRegistry
 from metrics import MetricsSink, NopSink
 from v2g.mqtt import metrics as mm
+from v2g.mqtt.connect import client_for
 from v2g.mqtt.errors import MqttTransportError, NotConnectedError, PayloadError, TopicError
 from v2g.mqtt.payloads import (
     AckPayload,
@@ -41,6 +52,7 @@ from v2g.mqtt.payloads import (
     check_id_matches,
     decode,
 )
+from v2g.mqtt.pubacks import Barrier, PubackGate
 from v2g.mqtt.settings import MqttSettings, Protocol
 from v2g.mqtt.topics import ParsedTopic, TopicKind, Topics
 
@@ -78,6 +90,8 @@ class MqttTransport:
         self.registry = registry
         self.on_ack = on_ack
         self.on_signal = on_signal
+        self.expects_ack: Callable[[str], bool] | None = None
+        self.ack_barrier: Barrier | None = None  # set before entering
         self.metrics: MetricsSink = metrics if metrics is not None else NopSink()
         self._rng = rng if rng is not None else random.Random()
         self._client: aiomqtt.Client | None = None
@@ -159,31 +173,16 @@ class MqttTransport:
 
     # -- connection loop ---------------------------------------------------------------------
 
-    def _client_for(self) -> aiomqtt.Client:
-        s = self.settings
-        v5 = s.protocol is Protocol.V5
-        client = aiomqtt.Client(
-            s.host,
-            s.port,
-            username=s.username,
-            password=s.password.get_secret_value() if s.password is not None else None,
-            identifier=s.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
-            clean_session=None if v5 else True,
-            keepalive=s.keepalive_s,
-            timeout=s.operation_timeout_s,
-            max_inflight_messages=s.max_in_flight,
-        )
-        # the publisher bounds its own concurrency; only warn well beyond that bound
-        client.pending_calls_threshold = s.max_in_flight + 64
-        return client
-
     async def _run(self) -> None:
         s = self.settings
         delays = backoff_delays(s.reconnect_initial_s, s.reconnect_max_s, self._rng)
         while True:
+            client = client_for(s)
+            gate = None
+            if s.client_id is not None and self.ack_barrier is not None:
+                gate = PubackGate(client, self.ack_barrier, s.operation_timeout_s)
             try:
-                async with self._client_for() as client:
+                async with client:
                     await client.subscribe(
                         [(f, QOS) for f in self.topics.subscriptions(s.sites)],
                         timeout=s.operation_timeout_s,
@@ -192,9 +191,14 @@ class MqttTransport:
                     self._up.set()
                     self.metrics.set(mm.CONNECTED, 1.0)
                     delays = backoff_delays(s.reconnect_initial_s, s.reconnect_max_s, self._rng)
-                    log.info("mqtt_connected", host=s.host, port=s.port, prefix=s.topic_prefix)
-                    async for message in client.messages:
-                        self.route(message.topic.value, message.payload)
+                    log.info(
+                        "mqtt_connected",
+                        host=s.host,
+                        port=s.port,
+                        prefix=s.topic_prefix,
+                        session="persistent" if s.client_id is not None else "clean",
+                    )
+                    await self._receive(client, gate)
             except aiomqtt.MqttError as exc:
                 error = str(exc)
             else:
@@ -207,6 +211,21 @@ class MqttTransport:
             self.metrics.inc(mm.RECONNECTS)
             log.warning("mqtt_disconnected", error=error, retry_in_s=round(delay, 3))
             await asyncio.sleep(delay)
+
+    async def _receive(self, client: aiomqtt.Client, gate: PubackGate | None) -> None:
+        """Route every message; with a gate, its PUBACK waits for the barrier after it."""
+        if gate is None:
+            async for message in client.messages:
+                self.route(message.topic.value, message.payload)
+            return
+        releaser = asyncio.create_task(gate.run(), name="mqtt-pubacks")
+        try:
+            async for message in client.messages:
+                self.route(message.topic.value, message.payload)
+                gate.routed(message.mid, message.qos)
+        finally:
+            releaser.cancel()
+            await asyncio.gather(releaser, return_exceptions=True)
 
     # -- routing -----------------------------------------------------------------------------
 
@@ -275,7 +294,8 @@ class MqttTransport:
         site, vid = parsed.site_id, str(parsed.vehicle_id)
         payload = decode(AckPayload, topic, "ack", raw)
         check_id_matches(topic, "ack", "vehicle_id", payload.vehicle_id, vid)
-        if self.registry.get(site, vid) is None:
+        expected = self.expects_ack is not None and self.expects_ack(payload.order_id)
+        if not expected and self.registry.get(site, vid) is None:
             self.metrics.inc(mm.UNKNOWN_VEHICLES, kind="ack")
             log.warning(
                 "mqtt_unknown_vehicle", topic=topic, site_id=site, vehicle_id=vid, kind="ack"
