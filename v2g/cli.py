@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from v2g import cli_allocate, cli_schedule, cli_service, cli_simulate
+from v2g import cli_allocate, cli_db, cli_plan, cli_schedule, cli_service, cli_simulate
 from v2g.logs import configure_logging
 
 
@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_allocate.register(sub)
     cli_simulate.register(sub)
     cli_service.register(sub)
+    cli_db.register(sub)
+    cli_plan.register(sub)
     return parser
 
 

@@ -3,6 +3,8 @@
     v2g allocate --input day.json --output allocation.json [--trigger initial]
                  [--start-time ISO] [--window-hours 18] [--previous allocation.json]
                  [--solver highs|pulp|hexaly|greedy] [--time-limit S]
+    v2g allocate --site-id 10 [--trigger-type initial] [--at ISO] [--params FILE] ...
+                 (the database form: see :mod:`v2g.cli_plan`)
     v2g simulate-day [--start-time "2026-02-11 04:30"] [--window-hours 18] [--seed N]
                      [--input day.json] [--routes N] [--vehicles N] [--cancel-at ISO]
                      [--solver ...] [--time-limit S]
@@ -37,6 +39,7 @@ from allocation import (
 from scheduling import ChargePlan
 from solvers import HexalySolver, HighsSolver, PulpSolver, Solver
 from v2g.cli_schedule import SOLVER_CHOICES, hexaly_licence
+from v2g.cli_site import add_site_options
 from v2g.simulate_day import DayReport, Step, simulate_day
 from v2g.table import render_table
 
@@ -52,13 +55,18 @@ def _when(text: str) -> datetime:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``allocate`` and ``simulate-day`` subcommands."""
     a = subparsers.add_parser("allocate", help="allocate a depot day's routes to vehicles")
-    a.add_argument("--input", required=True, type=Path, help="depot day JSON (v2g schema)")
-    a.add_argument("--output", required=True, type=Path, help="where to write the allocation")
-    a.add_argument("--trigger", choices=[t.value for t in Trigger], default="initial")
-    a.add_argument("--start-time", type=_when, metavar="ISO", help="window start (now)")
+    source = a.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", type=Path, help="depot day JSON (v2g schema)")
+    source.add_argument("--site-id", help="allocate this site from the database")
+    a.add_argument("--output", type=Path, help="where to write the allocation (--input: needed)")
+    a.add_argument(
+        "--trigger", "--trigger-type", choices=[t.value for t in Trigger], default="initial"
+    )
+    a.add_argument("--start-time", "--at", type=_when, metavar="ISO", help="window start (now)")
     a.add_argument("--window-hours", type=float, metavar="H", help="rolling window length")
-    a.add_argument("--previous", type=Path, help="the previous allocation (re-runs)")
-    a.add_argument("--solver", choices=SOLVER_CHOICES, default="highs")
+    a.add_argument("--previous", type=Path, help="the previous allocation (re-runs, --input)")
+    a.add_argument("--solver", choices=SOLVER_CHOICES, help="default: highs, or the site's")
+    add_site_options(a)
     a.add_argument("--time-limit", type=float, metavar="S", help="seconds (site default)")
     a.set_defaults(func=cmd_allocate)
     s = subparsers.add_parser(
@@ -103,13 +111,20 @@ def _read_day(path: Path, start: datetime | None, window_h: float | None) -> Dep
 
 def cmd_allocate(args: argparse.Namespace) -> int:
     """Read the day (and previous allocation), allocate, write the result, print a summary."""
+    if args.site_id is not None:
+        from v2g.cli_plan import cmd_allocate_site  # noqa: PLC0415 (cli_plan imports this module)
+
+        return cmd_allocate_site(args)
+    if args.output is None:
+        print("v2g allocate: --output is required with --input", file=sys.stderr)
+        return 2
     try:
         day = _read_day(args.input, args.start_time, args.window_hours)
         previous = None
         if args.previous is not None:
             text = Path(args.previous).read_text(encoding="utf-8")
             previous = AllocationResult.model_validate_json(text)
-        options = allocate_options(args.solver, args.time_limit, os.environ)
+        options = allocate_options(args.solver or "highs", args.time_limit, os.environ)
         result = allocate(day, trigger=Trigger(args.trigger), previous=previous, options=options)
     except (OSError, json.JSONDecodeError, ValidationError, AllocationError) as exc:
         print(f"v2g allocate: {exc}", file=sys.stderr)

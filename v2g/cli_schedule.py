@@ -2,6 +2,8 @@
 
     v2g schedule --input scenario.json --output plan.json [--planning-window H]
                  [--solver highs|pulp|hexaly|greedy] [--time-limit S] [--plot plan.png]
+    v2g schedule --site-id 10 [--route-source planned|allocated] [--planning-window H]
+                 [--at ISO] [--params FILE] ... (the database form: see :mod:`v2g.cli_plan`)
     v2g schema
 
 The Hexaly backend is licensed through ``HX_LICENSE_CONTENT`` or the licence file named by
@@ -28,6 +30,7 @@ from scheduling import (
     schedule,
 )
 from solvers import HexalySolver, HighsSolver, PulpSolver, Solver
+from v2g.cli_site import add_site_options, when
 from v2g.schemas import all_schemas
 
 SOLVER_CHOICES = ("highs", "pulp", "hexaly", "greedy")
@@ -37,12 +40,22 @@ _TOP_VEHICLES = 12
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``schedule`` and ``schema`` subcommands."""
     p = subparsers.add_parser("schedule", help="plan depot charging from a scenario file")
-    p.add_argument("--input", required=True, type=Path, help="scenario JSON (v2g schema)")
-    p.add_argument("--output", required=True, type=Path, help="where to write the plan JSON")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", type=Path, help="scenario JSON (v2g schema)")
+    source.add_argument("--site-id", help="schedule this site from the database")
+    p.add_argument("--output", type=Path, help="where to write the plan JSON (--input: needed)")
     p.add_argument("--planning-window", type=float, metavar="H", help="hours, 4 to 24")
-    p.add_argument("--solver", choices=SOLVER_CHOICES, default="highs")
-    p.add_argument("--time-limit", type=float, default=10.0, metavar="S", help="seconds")
+    p.add_argument("--solver", choices=SOLVER_CHOICES, help="default: highs, or the site's")
+    p.add_argument("--time-limit", type=float, metavar="S", help="seconds (default 10)")
     p.add_argument("--plot", type=Path, help="write a PNG of power, headroom and price")
+    p.add_argument(
+        "--route-source",
+        choices=("planned", "allocated"),
+        default="planned",
+        help="--site-id: planned vehicles (independent) or the latest allocation",
+    )
+    p.add_argument("--at", "--start-time", dest="start_time", type=when, metavar="ISO")
+    add_site_options(p)
     p.set_defaults(func=cmd_schedule)
     s = subparsers.add_parser("schema", help="print the JSON Schema of every file format")
     s.set_defaults(func=cmd_schema)
@@ -73,12 +86,20 @@ def solver_options(name: str, time_limit_s: float, environ: Mapping[str, str]) -
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     """Read the scenario, schedule, write the plan (and plot), print a summary."""
+    if args.site_id is not None:
+        from v2g.cli_plan import cmd_schedule_site  # noqa: PLC0415 (cli_plan imports this module)
+
+        return cmd_schedule_site(args)
+    if args.output is None:
+        print("v2g schedule: --output is required with --input", file=sys.stderr)
+        return 2
     try:
         data = json.loads(Path(args.input).read_text(encoding="utf-8"))
         if args.planning_window is not None:
             data["planning_window_h"] = args.planning_window
         problem = ScheduleProblem.model_validate(data)
-        plan = schedule(problem, solver_options(args.solver, args.time_limit, os.environ))
+        limit = 10.0 if args.time_limit is None else args.time_limit
+        plan = schedule(problem, solver_options(args.solver or "highs", limit, os.environ))
     except (OSError, json.JSONDecodeError, ValidationError, SchedulingError) as exc:
         print(f"v2g schedule: {exc}", file=sys.stderr)
         return 2

@@ -14,8 +14,9 @@ Every file is read and validated before anything is written; a bad row raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,30 @@ def read_folder(
     return data
 
 
+def shift_to(data: SeedData, when: datetime) -> SeedData:
+    """``data`` moved by whole hours so its first route starts an hour or so after ``when``.
+
+    Prices keep their hour boundaries and time-of-day shape; an example recorded on a past day
+    becomes a plan for today (the service plans at the wall clock's time).
+    """
+    anchors = [r.start for r in data.routes] or [p.start for p in data.prices]
+    if not anchors:
+        return data
+    target = when + timedelta(hours=1)
+    hours = math.ceil((target - min(anchors)).total_seconds() / 3600)
+    delta = timedelta(hours=hours)
+    return replace(
+        data,
+        vehicles=[v.model_copy(update={"state_at": v.state_at + delta}) for v in data.vehicles],
+        routes=[
+            r.model_copy(update={"start": r.start + delta, "end": r.end + delta})
+            for r in data.routes
+        ],
+        prices=[p.model_copy(update={"start": p.start + delta}) for p in data.prices],
+        load_forecast=[p.model_copy(update={"start": p.start + delta}) for p in data.load_forecast],
+    )
+
+
 async def seed_site(
     db: Database,
     site_id: str,
@@ -104,9 +129,15 @@ async def seed_site(
     now: datetime,
     name: str | None = None,
     prices_file: Path | None = None,
+    shift_to_time: datetime | None = None,
 ) -> SeedReport:
-    """Read ``folder`` (all of it first), then upsert the site and everything it holds."""
+    """Read ``folder`` (all of it first), then upsert the site and everything it holds.
+
+    ``shift_to_time``: move every time first (see :func:`shift_to`).
+    """
     data = read_folder(site_id, folder, now=now, prices_file=prices_file)
+    if shift_to_time is not None:
+        data = shift_to(data, shift_to_time)
     await upsert_site(db, site_id, now=now, name=name)
     for set_name, values in data.parameter_sets.items():
         await put_parameter_set(db, site_id, set_name, values, now=now)

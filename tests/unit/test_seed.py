@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from v2g.seed import read_folder, seed_site
+from v2g.seed import read_folder, seed_site, shift_to
 from v2g.seed_csv import SeedError
 from v2g.site_params import SiteParameterError
 from v2g.storage import open_database, upgrade
@@ -141,3 +141,20 @@ async def test_a_bad_file_writes_nothing(tmp_path: Path) -> None:
         with pytest.raises(SeedError, match=r"routes.csv, line 34, column start"):
             await seed_site(db, "10", path, now=NOW)
         assert await get_site(db, "10") is None
+
+
+def test_shift_moves_every_time_by_whole_hours() -> None:
+    """--shift-to moves routes, prices, forecasts and vehicle states by the same whole hours."""
+    when = datetime(2026, 11, 21, 10, 17, tzinfo=UTC)
+    data = read_folder("10", EXAMPLE, now=when)
+    shifted = shift_to(data, when)
+    first = min(r.start for r in shifted.routes)
+    assert when + timedelta(hours=1) <= first < when + timedelta(hours=2)
+    delta = first - min(r.start for r in data.routes)
+    assert delta % timedelta(hours=1) == timedelta(0)
+    assert [p.start - delta for p in shifted.prices] == [p.start for p in data.prices]
+    assert [p.price_eur_per_kwh for p in shifted.prices] == [
+        p.price_eur_per_kwh for p in data.prices
+    ]
+    assert shifted.load_forecast[0].start == data.load_forecast[0].start + delta
+    assert shifted.vehicles[0].state_at == data.vehicles[0].state_at + delta
