@@ -16,6 +16,7 @@ COPY solvers ./solvers
 COPY eventbus ./eventbus
 COPY metrics ./metrics
 COPY v2g ./v2g
+COPY examples ./examples
 RUN pip install . && useradd --system --no-create-home v2g
 
 USER v2g

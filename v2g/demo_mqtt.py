@@ -89,7 +89,10 @@ async def run_mqtt_demo(
         await stack.enter_async_context(
             GatewayFleet(mqtt, site_id, fleet, gateways(max_latency_s), seed=seed)
         )
-        settings = ServiceSettings(sites=(site_id,), http_port=0, ack_timeout_s=ack_timeout_s)
+        # dispatch only: the demo's site has no routes to plan (see `v2g plan` for planning)
+        settings = ServiceSettings(
+            sites=(site_id,), http_port=0, ack_timeout_s=ack_timeout_s, planning=False
+        )
         if settings.database_url is None:  # a journal that leaves nothing behind
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="v2g-demo-"))
             settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp}/journal.db"})

@@ -11,9 +11,19 @@ import pytest
 import yaml
 
 from metrics.catalog import CATALOG, MetricKind
+from v2g.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("mosquitto", "postgres", "v2g", "simulator", "prometheus", "grafana")
+SERVICES = (
+    "mosquitto",
+    "postgres",
+    "migrate",
+    "seed",
+    "v2g",
+    "simulator",
+    "prometheus",
+    "grafana",
+)
 _METRIC = re.compile(r"\bv2g_[a-z0-9_]+\b")
 _HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
 
@@ -80,7 +90,34 @@ def test_service_waits_for_broker_and_database(compose: dict[str, Any]) -> None:
     assert env["V2G_HTTP_HOST"] == "0.0.0.0"  # noqa: S104  (inside its container)
     for dep in ("mosquitto", "postgres"):
         assert svc["depends_on"][dep]["condition"] == "service_healthy"
+    for dep in ("migrate", "seed"):
+        assert svc["depends_on"][dep]["condition"] == "service_completed_successfully"
     assert 'CMD ["v2g", "serve"]' in (ROOT / "Dockerfile").read_text()
+
+
+def test_one_shots_migrate_then_seed_the_example(compose: dict[str, Any], tmp_path: Path) -> None:
+    """migrate runs `v2g db upgrade`, then seed loads examples/site10 (copied into the image)
+    into the service's database; both commands parse and the seed one runs here on SQLite."""
+    services = compose["services"]
+    url = services["v2g"]["environment"]["V2G_DATABASE_URL"]
+    migrate, seed = services["migrate"], services["seed"]
+    for one_shot in (migrate, seed):
+        assert one_shot["image"] == services["v2g"]["image"]
+        assert one_shot["environment"]["V2G_DATABASE_URL"] == url
+        assert one_shot["restart"] == "no"
+    assert migrate["command"] == ["v2g", "db", "upgrade"]
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert seed["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "COPY examples ./examples" in (ROOT / "Dockerfile").read_text()
+    command = seed["command"]
+    assert command[0] == "v2g"
+    folder = command[command.index("--from") + 1]
+    assert folder.startswith("/app/")
+    local = ROOT / folder.removeprefix("/app/")
+    assert (local / "routes.csv").is_file()
+    args = [*command[1:], "--database-url", f"sqlite:///{tmp_path / 'v2g.db'}"]
+    args[args.index("--from") + 1] = str(local)
+    assert main(args) == 0
 
 
 def test_simulator_runs_a_site_with_its_own_account(compose: dict[str, Any]) -> None:
