@@ -27,6 +27,7 @@ from v2g.storage import Database
 from v2g.storage.plans import latest_allocation, latest_schedule
 from v2g.storage.routes import cancel_route
 from v2g.storage.sites import load_site_config
+from v2g.storage.vehicles import list_vehicles, upsert_telemetry
 
 T = TypeVar("T")
 
@@ -141,3 +142,17 @@ async def test_the_service_planner_binds_database_and_clock(db: Database) -> Non
     assert outcome.allocation is not None
     assert outcome.allocation.window_start == NOW
     assert outcome.schedule_run_id is not None
+
+
+async def test_vehicle_reported_offline_takes_no_new_routes(db: Database) -> None:
+    """A van whose gateway said it is offline gets no route; one never heard of over MQTT does."""
+    await seed_small_site(db)
+    ev1 = (await list_vehicles(db, SITE))[0].to_fleet_vehicle()
+    await upsert_telemetry(db, [ev1.model_copy(update={"online": False})], now=NOW)
+    stored = {v.vehicle_id: v for v in await list_vehicles(db, SITE)}
+    assert stored["ev1"].reported_offline
+    assert not stored["ev2"].reported_offline  # seeded, presence never reported
+    outcome = await plan_site(db, SITE, Trigger.VEHICLE_UNAVAILABLE, inline_offload, now=NOW)
+    assert outcome.allocation is not None
+    assert "ev1" not in {a.vehicle_id for a in outcome.allocation.assignments}
+    assert outcome.allocation.routes_covered > 0

@@ -77,6 +77,8 @@ async def load_day(db: Executor, site_id: str, config: SiteConfig, *, now: datet
             efficiency_kwh_per_km=r.efficiency_kwh_per_km or average,
             soc_pct=r.soc_pct,
             charge_rate_kw=r.max_charge_kw,
+            # offline over MQTT: keeps its started routes, takes no new ones
+            available_until=now if r.reported_offline else None,
         )
         for r in records
     )

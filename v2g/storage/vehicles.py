@@ -54,6 +54,14 @@ class VehicleRecord(BaseModel):
     availability: float = Field(default=1.0, ge=0, le=1)
     degradation: float = Field(default=0.0, ge=0, le=1)
     state_at: AwareDatetime = Field(description="when the live state was measured")
+    presence_at: AwareDatetime | None = Field(
+        default=None, description="when MQTT last reported its presence; None: never"
+    )
+
+    @property
+    def reported_offline(self) -> bool:
+        """True when the vehicle's gateway said it is offline (not merely never heard of)."""
+        return self.presence_at is not None and not self.online
 
     def to_fleet_vehicle(self) -> FleetVehicle:
         """The dispatch model of this vehicle."""
@@ -97,11 +105,12 @@ _TELEMETRY_COLUMNS = (
     *_LIVE,
     "state_at",
     "updated_at",
+    "presence_at",
 )
 _UPSERT_TELEMETRY = (
     _insert(_TELEMETRY_COLUMNS)
     + " ON CONFLICT (site_id, vehicle_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*_LIVE, "state_at", "updated_at"))
+    + ", ".join(f"{c} = excluded.{c}" for c in (*_LIVE, "state_at", "updated_at", "presence_at"))
     + " WHERE excluded.state_at >= t_vehicle.state_at"
 )
 _INSERT_DISCOVERED = _insert(_TELEMETRY_COLUMNS) + " ON CONFLICT (site_id, vehicle_id) DO NOTHING"
@@ -127,6 +136,7 @@ def _telemetry_row(v: FleetVehicle, now: datetime) -> tuple[Any, ...]:
         v.availability,
         v.degradation,
         v.updated_at or now,
+        now,
         now,
     )
 
@@ -157,6 +167,7 @@ async def insert_discovered(
 
 def _record(row: Row) -> VehicleRecord:
     data = {c: row[c] for c in _COLUMNS if c != "updated_at"}
+    data["presence_at"] = row["presence_at"]
     data["capabilities"] = frozenset(json.loads(row["capabilities"]))
     return VehicleRecord.model_validate(data)
 
