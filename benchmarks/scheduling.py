@@ -7,8 +7,9 @@ sized for 30 % of the fleet's charging power, 0-3 routes per van) it prints:
 
 * build and solve time of this project (``build_instance`` + compact LP, HiGHS), its objective,
   and whether the independent checker accepts the plan;
-* build and solve time of the seed's formulation as written, built with PuLP and solved by CBC
-  in the same run (up to ``--pulp-max`` vehicles), and its objective;
+* build and solve time of the seed's formulation as written (with the route-aware SoC cap of
+  ``LpForm.SPEC``), built with PuLP and solved by CBC in the same run (up to ``--pulp-max``
+  vehicles), and its objective;
 * the greedy plan's cost gap to the LP optimum, and whether the checker accepts it.
 """
 
@@ -58,7 +59,10 @@ def half_hour_prices() -> list[float]:
 
 
 def pulp_spec(inst: ChargeInstance, time_limit_s: float) -> tuple[float, float, float]:
-    """Build the seed formulation with PuLP, solve with CBC: (build s, solve s, objective)."""
+    """Build the seed formulation (``LpForm.SPEC``) with PuLP, solve with CBC.
+
+    Returns (build s, solve s, objective).
+    """
     import pulp  # noqa: PLC0415
 
     t0 = time.perf_counter()
@@ -73,10 +77,8 @@ def pulp_spec(inst: ChargeInstance, time_limit_s: float) -> tuple[float, float, 
         ]
         for v in range(n_v)
     ]
-    e = [
-        [new_var(f"e_{v}_{t}", 0, float(inst.headroom_kwh[v])) for t in range(n_t)]
-        for v in range(n_v)
-    ]
+    cap = inst.energy_cap_kwh  # EQ-04, route-aware (docs/scheduling.md, departures)
+    e = [[new_var(f"e_{v}_{t}", 0, float(cap[v, t + 1])) for t in range(n_t)] for v in range(n_v)]
     short = [new_var(f"s_{v}", 0, float(inst.target_need_kwh[v])) for v in range(n_v)]
     enforce = enforceable_kwh(inst)
     unmet = [new_var(f"u_{c}", 0, float(x)) for c, x in enumerate(enforce)]

@@ -7,7 +7,9 @@ model on the plan's powers:
 * rate: ``0 <= power <= ac_charge_rate_kw``;
 * availability: no power in a slot that overlaps one of the vehicle's routes;
 * site capacity: total power ``<= max(0, site_capacity_kw - forecast)`` in every slot;
-* SoC cap: current energy plus energy charged never exceeds the battery;
+* SoC cap: at every slot boundary, current energy plus energy charged minus the energy of the
+  routes that left before it (inside the window) never exceeds the battery; the battery is
+  fullest just before each departure, so that is where a plan breaks it;
 * energy at each departure inside the window: charged before departure
   ``>= max(0, cumulative route energy + reserve - current energy)``, less what the plan
   reports missing for that route;
@@ -60,6 +62,12 @@ def _load_kw(points: tuple[LoadPoint, ...], when: datetime) -> float:
     return ordered[current].load_kw
 
 
+def _route_kwh(route: Route, veh: VehicleSpec, fleet_eff: float) -> float:
+    if route.energy_kwh is not None:
+        return route.energy_kwh
+    return (route.distance_km or 0.0) * (veh.efficiency_kwh_per_km or fleet_eff)
+
+
 def _check_powers(
     veh: VehicleSpec,
     *,
@@ -67,10 +75,17 @@ def _check_powers(
     routes: list[Route],
     starts: list[datetime],
     slot: timedelta,
+    fleet_eff: float,
     tol: float,
 ) -> list[Violation]:
     out: list[Violation] = []
     h = slot.total_seconds() / 3600
+    window_start = starts[0] if starts else None
+    driving = [
+        (r.departure, _route_kwh(r, veh, fleet_eff))
+        for r in routes
+        if window_start is not None and r.departure >= window_start
+    ]
     charged = 0.0
     for i, p in enumerate(power):
         if p < -tol or p > veh.ac_charge_rate_kw + tol:
@@ -84,8 +99,11 @@ def _check_powers(
         if away and p > tol:
             out.append(Violation("availability", veh.vehicle_id, p, f"slot {i}"))
         charged += p * h
-        if veh.soc_kwh + charged > veh.battery_kwh + tol:
-            excess = veh.soc_kwh + charged - veh.battery_kwh
+        # at the end of slot i, before any route leaving right then
+        driven = sum(kwh for dep, kwh in driving if dep < s1)
+        held = veh.soc_kwh + charged - driven
+        if held > veh.battery_kwh + tol:
+            excess = held - veh.battery_kwh
             out.append(Violation("soc_cap", veh.vehicle_id, excess, f"slot {i}"))
     return out
 
@@ -110,8 +128,7 @@ def _check_departures(
     for r in sorted(routes, key=lambda r: r.departure):
         if r.departure < plan.window_start:
             continue
-        eff = veh.efficiency_kwh_per_km or fleet_eff
-        cumulative += r.energy_kwh if r.energy_kwh is not None else (r.distance_km or 0) * eff
+        cumulative += _route_kwh(r, veh, fleet_eff)
         required = max(0.0, cumulative + reserve - veh.soc_kwh)
         if r.departure > end:
             if required > tol and r.route_id not in plan.window.beyond_horizon:
@@ -144,7 +161,13 @@ def check_plan(problem: ScheduleProblem, plan: ChargePlan, tol: float = TOL) -> 
         site = [a + b for a, b in zip(site, vp.power_kw, strict=True)]
         routes = drives[veh.vehicle_id]
         out += _check_powers(
-            veh, power=vp.power_kw, routes=routes, starts=starts, slot=slot, tol=tol
+            veh,
+            power=vp.power_kw,
+            routes=routes,
+            starts=starts,
+            slot=slot,
+            fleet_eff=fleet_eff,
+            tol=tol,
         )
         out += _check_departures(
             problem, plan=plan, veh=veh, routes=routes, fleet_eff=fleet_eff, tol=tol

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,8 +36,10 @@ UNMET_PENALTY_FACTOR = 1000.0
 class ChargeInstance:
     """Arrays of one problem. ``cp_*`` arrays describe the checkpoints, one per departure.
 
-    Checkpoint ``c`` of vehicle ``cp_vehicle[c]`` counts the energy charged in slots
-    ``0 .. cp_slot[c] - 1`` (those that end by the departure).
+    Checkpoints are grouped by vehicle and in departure order within a vehicle. Checkpoint ``c``
+    of vehicle ``cp_vehicle[c]`` counts the energy charged in slots ``0 .. cp_slot[c] - 1``
+    (those that end by the departure); its route leaves in slot ``cp_slot[c]`` (``n_slots``
+    when it leaves at or after the window's end).
     """
 
     site_id: str
@@ -93,6 +96,60 @@ class ChargeInstance:
     def cost_eur_per_kwh(self) -> FloatArray:
         """Effective price per slot: price + time preference + TRIAD penalty."""
         return self.price_eur_per_kwh + self.time_price_eur_per_kwh + self.triad_price_eur_per_kwh
+
+    @cached_property
+    def cp_route_kwh(self) -> FloatArray:
+        """(C,) energy of each checkpoint's own route."""
+        c = self.cp_cumulative_kwh
+        prev = np.zeros_like(c)
+        if c.size:
+            same = self.cp_vehicle[1:] == self.cp_vehicle[:-1]
+            prev[1:] = np.where(same, c[:-1], 0.0)
+        out: FloatArray = c - prev
+        return out
+
+    @cached_property
+    def cp_cap_kwh(self) -> FloatArray:
+        """(C,) most energy the vehicle may have charged by the departure (battery cap).
+
+        Just before the route leaves the battery holds ``soc + charged - earlier routes``, which
+        must not exceed the battery: ``charged <= headroom + energy of the earlier routes``.
+        """
+        before = self.cp_cumulative_kwh - self.cp_route_kwh
+        out: FloatArray = self.headroom_kwh[self.cp_vehicle] + before
+        return out
+
+    @property
+    def final_cap_kwh(self) -> FloatArray:
+        """(V,) most energy each vehicle may charge over the window (battery cap at its end)."""
+        out: FloatArray = self.energy_cap_kwh[:, -1]
+        return out
+
+    @cached_property
+    def driven_kwh(self) -> FloatArray:
+        """(V, T+1) energy of the vehicle's routes that left before each slot boundary.
+
+        A route leaves in slot ``cp_slot``, so it counts from boundary ``cp_slot + 1``; one
+        leaving at or after the window's end never counts.
+        """
+        left = np.zeros((self.n_vehicles, self.n_slots + 1))
+        inside = self.cp_slot < self.n_slots
+        np.add.at(
+            left,
+            (self.cp_vehicle[inside], self.cp_slot[inside] + 1),
+            self.cp_route_kwh[inside],
+        )
+        out: FloatArray = np.cumsum(left, axis=1)
+        return out
+
+    @cached_property
+    def energy_cap_kwh(self) -> FloatArray:
+        """(V, T+1) most energy charged by each slot boundary: the battery never overflows.
+
+        At boundary ``t`` the battery holds ``soc + charged - driven``, at most the battery.
+        """
+        out: FloatArray = self.headroom_kwh[:, None] + self.driven_kwh
+        return out
 
     @property
     def slot_kwh(self) -> FloatArray:

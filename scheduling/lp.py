@@ -3,11 +3,18 @@
 Two equivalent forms:
 
 * ``LpForm.SPEC`` is the seed's formulation as written: ``charge_power[t][v]`` in
-  ``[0, rate]`` (0 where unavailable), ``cumulative_energy[t][v]`` in ``[0, headroom]`` tied by
-  one equality per slot, the route checkpoints on ``cumulative_energy[k-1][v]``, ``shortfall_v``.
+  ``[0, rate]`` (0 where unavailable), ``cumulative_energy[t][v]`` tied by one equality per
+  slot, the route checkpoints on ``cumulative_energy[k-1][v]``, ``shortfall_v``; with one
+  deliberate departure, EQ-04: ``cumulative_energy[t][v]`` is capped at the headroom *plus the
+  energy of the vehicle's routes that left by the end of slot t* (the battery never holds more
+  than its capacity), not at the headroom alone, which would forbid recharging between routes.
 * ``LpForm.COMPACT`` substitutes the prefix sums for ``cumulative_energy`` (it is one), keeps
-  power columns only where the vehicle is available, states the SoC cap once per vehicle on the
-  total (energy only grows, so the last prefix is the largest) and drops rows that cannot bind.
+  power columns only where the vehicle is available, and states the SoC cap only where the
+  battery is fullest: just before each departure (energy charged by then ``<= cap_c``, on the
+  checkpoint's own row) and at the window's end (on the vehicle's target-SoC row). Between two
+  departures energy only grows, so these rows imply the cap at every slot. Rows and caps that
+  cannot bind (a cap the vehicle cannot pass at full rate within its earlier caps, capacity of
+  a slot the available rates cannot exceed) are dropped.
 
 Both add one slack per checkpoint, ``unmet_c`` in ``[0, enforceable_c]`` at the unmet penalty,
 so that competition for site capacity leaves the model feasible and reports the kWh missing.
@@ -20,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduling.feasibility import enforceable_kwh
+from scheduling.feasibility import binding_caps, enforceable_kwh
 from scheduling.instance import BoolArray, ChargeInstance, IntArray
 from solvers import LinearModel, ModelBuilder, Sense
 from solvers.model import FloatArray
@@ -91,7 +98,8 @@ def _common_columns(b: ModelBuilder, inst: ChargeInstance) -> tuple[range, range
 
 
 def _build_compact(inst: ChargeInstance) -> ChargeLp:
-    v_idx, t_idx = np.nonzero(inst.available & (inst.rate_kw[:, None] > 0))
+    usable = inst.available & (inst.rate_kw[:, None] > 0)
+    v_idx, t_idx = np.nonzero(usable)
     b = ModelBuilder(Sense.MINIMIZE, f"charge-{inst.site_id}")
     power = b.add_columns(
         v_idx.size, cost=inst.cost_eur_per_kwh[t_idx] * inst.slot_h, upper=inst.rate_kw[v_idx]
@@ -99,13 +107,18 @@ def _build_compact(inst: ChargeInstance) -> ChargeLp:
     p_cols = np.arange(power.start, power.stop)
     short, unmet, enforce = _common_columns(b, inst)
     h = inst.slot_h
-    # route checkpoints: energy charged before departure + unmet >= enforceable
-    active = np.nonzero(enforce > 0)[0]
+    before = np.concatenate(
+        [np.zeros((inst.n_vehicles, 1), np.int64), np.cumsum(usable, axis=1)], axis=1
+    )
+    # SoC cap just before each departure (charged by then <= cap_c) and at the window's end,
+    # where the vehicle could pass it
+    binds, capped_end = binding_caps(inst)
+    # one row per checkpoint that needs energy or whose cap binds:
+    #   enforceable_c <= charged before departure + unmet_c <= cap_c
+    # (at an optimum unmet_c = max(0, enforceable_c - charged) and enforceable_c <= cap_c, so
+    # the slack never tightens the cap)
+    active = np.nonzero((enforce > 0) | binds)[0]
     if active.size:
-        usable = inst.available & (inst.rate_kw[:, None] > 0)
-        before = np.concatenate(
-            [np.zeros((inst.n_vehicles, 1), np.int64), np.cumsum(usable, axis=1)], axis=1
-        )
         veh = inst.cp_vehicle[active]
         first = np.searchsorted(v_idx, veh, side="left")
         count = before[veh, inst.cp_slot[active]]
@@ -114,30 +127,24 @@ def _build_compact(inst: ChargeInstance) -> ChargeLp:
         rows = np.concatenate([row_p, np.arange(active.size)])
         cols = np.concatenate([p_cols[np.repeat(first, count) + offset], unmet.start + active])
         vals = np.concatenate([np.full(row_p.size, h), np.ones(active.size)])
-        b.add_rows(active.size, lower=enforce[active], rows=rows, cols=cols, values=vals)
-    # SoC cap on the total, where the vehicle could otherwise exceed it
-    reach = np.bincount(v_idx, weights=inst.rate_kw[v_idx] * h, minlength=inst.n_vehicles)
-    capped = np.nonzero(reach > inst.headroom_kwh + 1e-9)[0]
+        lower = np.where(enforce[active] > 0, enforce[active], -np.inf)
+        upper = np.where(binds[active], inst.cp_cap_kwh[active], np.inf)
+        b.add_rows(active.size, lower=lower, upper=upper, rows=rows, cols=cols, values=vals)
+    # one row per vehicle on the total where the cap at the window's end binds or the vehicle
+    # wants energy for its target SoC:  need_v <= total + shortfall_v <= final cap_v
+    # (at an optimum shortfall_v = max(0, need_v - total), and need_v <= headroom <= cap_v)
+    wants = inst.target_need_kwh > 0
+    totals = np.nonzero(capped_end | wants)[0]
     _total_rows(
         b,
-        vehicles=capped,
+        vehicles=totals,
         v_idx=v_idx,
         p_cols=p_cols,
         h=h,
         n_vehicles=inst.n_vehicles,
-        upper=inst.headroom_kwh[capped],
-    )
-    # target SoC: energy + shortfall >= need
-    wants = np.nonzero(inst.target_need_kwh > 0)[0]
-    _total_rows(
-        b,
-        vehicles=wants,
-        v_idx=v_idx,
-        p_cols=p_cols,
-        h=h,
-        n_vehicles=inst.n_vehicles,
-        lower=inst.target_need_kwh[wants],
-        extra=short.start + wants,
+        lower=np.where(wants[totals], inst.target_need_kwh[totals], -np.inf),
+        upper=np.where(capped_end[totals], inst.final_cap_kwh[totals], np.inf),
+        extra=short.start + totals,
     )
     # site capacity per slot, where the available rates could exceed it
     demand = np.bincount(t_idx, weights=inst.rate_kw[v_idx], minlength=inst.n_slots)
@@ -189,8 +196,10 @@ def _build_spec(inst: ChargeInstance) -> ChargeLp:
     upper_p = np.where(inst.available, inst.rate_kw[:, None], 0.0)  # EQ-07/08 and EQ-09
     cost_p = np.broadcast_to(inst.cost_eur_per_kwh * h, (n_v, n_t))
     power = b.add_columns(n_v * n_t, cost=cost_p.ravel(), upper=upper_p.ravel())  # [v, t]
-    head = np.repeat(inst.headroom_kwh, n_t)  # EQ-04
-    energy = b.add_columns(n_v * n_t, upper=head)  # cumulative_energy[v, t]
+    # EQ-04, route-aware: cumulative_energy[v, t] (charged by the end of slot t) at most the
+    # headroom plus the energy of the routes that left by then (the battery never overflows)
+    cap = inst.energy_cap_kwh[:, 1:]
+    energy = b.add_columns(n_v * n_t, upper=cap.ravel())  # cumulative_energy[v, t]
     short, unmet, enforce = _common_columns(b, inst)
     p = np.arange(power.start, power.stop).reshape(n_v, n_t)
     e = np.arange(energy.start, energy.stop).reshape(n_v, n_t)

@@ -69,17 +69,17 @@ def _unmet(inst: ChargeInstance, at_dep: FloatArray) -> tuple[UnmetRequirement, 
 
 
 def _soc_kwh(inst: ChargeInstance, power_kw: FloatArray) -> FloatArray:
-    """(V, T+1) battery energy at slot boundaries; route energy is taken at departure."""
-    soc = inst.soc_kwh[:, None] + np.concatenate(
+    """(V, T+1) battery energy at slot boundaries.
+
+    A route's energy leaves the battery at its departure: boundary ``t`` counts the routes that
+    left before it, so the boundary of a departure's slot shows the energy the vehicle leaves
+    with. Within the battery cap this never exceeds the battery, and it stays at or above 0
+    (the reserve when there is one) when every route's energy is met.
+    """
+    charged = np.concatenate(
         [np.zeros((inst.n_vehicles, 1)), np.cumsum(power_kw * inst.slot_h, axis=1)], axis=1
     )
-    prev = np.zeros(inst.cp_vehicle.size)
-    if inst.cp_vehicle.size:
-        same = np.concatenate([[False], inst.cp_vehicle[1:] == inst.cp_vehicle[:-1]])
-        prev[1:] = np.where(same[1:], inst.cp_cumulative_kwh[:-1], 0.0)
-    used = np.zeros_like(soc)
-    np.add.at(used, (inst.cp_vehicle, inst.cp_slot), inst.cp_cumulative_kwh - prev)
-    out: FloatArray = soc - np.cumsum(used, axis=1)
+    out: FloatArray = inst.soc_kwh[:, None] + charged - inst.driven_kwh
     return out
 
 
