@@ -21,18 +21,12 @@ import argparse
 import asyncio
 import gc
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and benchmarks/scheduling.py
-# would shadow the ``scheduling`` package; put the repository root there instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-from dispatch import (  # noqa: E402  (after the sys.path fix above)
+from dispatch import (
     Ack,
     AckStatus,
     AckVerdict,
@@ -43,12 +37,12 @@ from dispatch import (  # noqa: E402  (after the sys.path fix above)
     NopJournal,
     Order,
 )
-from fleet import Direction, StaticFleet, Vehicle  # noqa: E402  (after the sys.path fix above)
-from v2g.clock import SystemClock  # noqa: E402  (after the sys.path fix above)
-from v2g.sim import SimulatedFleet, make_fleet  # noqa: E402  (after the sys.path fix above)
-from v2g.storage import open_database, redact, upgrade  # noqa: E402  (after the sys.path fix above)
-from v2g.storage.journal import SqlJournal  # noqa: E402  (after the sys.path fix above)
-from v2g.table import render_table  # noqa: E402  (after the sys.path fix above)
+from fleet import Direction, StaticFleet, Vehicle
+from v2g.clock import SystemClock
+from v2g.sim import SimulatedFleet, make_fleet
+from v2g.storage import open_database, redact, upgrade
+from v2g.storage.journal import SqlJournal
+from v2g.table import render_table
 
 
 def _orders(signal: FlexibilitySignal, n: int, now: datetime) -> list[Order]:

@@ -1,6 +1,6 @@
 """Charge scheduling at scale: this project's LP path against PuLP + CBC, and the greedy gap.
 
-    .venv/bin/python benchmarks/scheduling.py [--sizes 100 500 2000 10000] [--pulp-max 2000]
+    .venv/bin/python benchmarks/charge_scheduling.py [--sizes 100 500 2000 10000] [--pulp-max 2000]
 
 For each fleet size (48 half-hour slots, real Dutch day-ahead prices of 30-31 Dec 2024, a site
 sized for 30 % of the fleet's charging power, 0-3 routes per van) it prints:
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
-import sys
 import time
 import warnings
 from datetime import UTC, datetime, timedelta
@@ -28,17 +27,12 @@ from typing import Any
 import numpy as np
 import structlog
 
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the
-# ``scheduling`` package; put the repository root there instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-from scheduling import Method, ScheduleOptions, build_instance, check_plan, schedule_instance  # noqa: E402  (after the sys.path fix above)
-from scheduling.feasibility import enforceable_kwh  # noqa: E402  (after the sys.path fix above)
-from scheduling.instance import ChargeInstance  # noqa: E402  (after the sys.path fix above)
-from scheduling.scheduler import solve_lp  # noqa: E402  (after the sys.path fix above)
-from scheduling.synthetic import synthetic_problem  # noqa: E402  (after the sys.path fix above)
-from solvers import HighsSolver, SolveOptions  # noqa: E402  (after the sys.path fix above)
+from scheduling import Method, ScheduleOptions, build_instance, check_plan, schedule_instance
+from scheduling.feasibility import enforceable_kwh
+from scheduling.instance import ChargeInstance
+from scheduling.scheduler import solve_lp
+from scheduling.synthetic import synthetic_problem
+from solvers import HighsSolver, SolveOptions
 
 PRICES = Path(__file__).resolve().parents[1] / "examples" / "nl_day_ahead_2024-12-30_31.csv"
 START = datetime(2024, 12, 30, 12, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Route allocation at scale: this project against the greedy and against PuLP + CBC.
 
-    .venv/bin/python benchmarks/allocation.py [--sizes 50 100 200 400] [--time-limit 10]
+    .venv/bin/python benchmarks/route_allocation.py [--sizes 50 100 200 400] [--time-limit 10]
                                               [--cbc-limit 120]
 
 For each synthetic depot day (``allocation.synthetic_day``: n routes of 1-4 h between 04:00
@@ -22,31 +22,24 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 import warnings
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import structlog
 
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the
-# ``allocation`` package; put the repository root there instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-from allocation import (  # noqa: E402  (after the sys.path fix above)
+from allocation import (
     AllocateOptions,
     Method,
     allocate,
     check_allocation,
     synthetic_day,
 )
-from allocation.allocator import allocate_run  # noqa: E402  (after the sys.path fix above)
-from allocation.instance import Instance  # noqa: E402  (after the sys.path fix above)
-from allocation.model import Pool  # noqa: E402  (after the sys.path fix above)
+from allocation.allocator import allocate_run
+from allocation.instance import Instance
+from allocation.model import Pool
 
 START = datetime(2026, 2, 11, 4, 0, tzinfo=UTC)
 
