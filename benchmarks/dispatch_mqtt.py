@@ -271,16 +271,36 @@ class FloorService:
         self.expected = 0
         self._lock = threading.Lock()
         subscribed = threading.Event()
+        self.in_flight = in_flight
+        self._next: Iterator[tuple[str, bytes, Properties]] = iter(())
+        self._next_lock = threading.Lock()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-        self.client.max_inflight_messages_set(in_flight)
+        # like the service: the sender bounds what is in flight (a PUBACK releases the next
+        # order); paho's own bound would rescan its whole outgoing queue on every PUBACK
+        self.client.max_inflight_messages_set(0)
         self.client.max_queued_messages_set(0)
         self.client.on_message = self._on_ack
+        self.client.on_publish = self._on_puback
         self.client.on_subscribe = lambda *_: subscribed.set()
         self.client.connect("127.0.0.1", port, keepalive=600)
         self.client.loop_start()
         self.client.subscribe(f"{prefix}/{SITE}/vehicles/+/ack", qos=1)
         if not subscribed.wait(10.0):
             raise RuntimeError("floor client did not subscribe")
+
+    def _send_next(self) -> bool:
+        """Publish the next order, if any (never under ``_lock``: paho calls ``on_publish``
+        holding its outgoing-queue lock, which ``publish`` takes too)."""
+        with self._next_lock:
+            message = next(self._next, None)
+        if message is None:
+            return False
+        topic, payload, props = message
+        self.client.publish(topic, payload, qos=1, properties=props)
+        return True
+
+    def _on_puback(self, *_: Any) -> None:
+        self._send_next()
 
     def _on_ack(self, *_: Any) -> None:
         with self._lock:
@@ -303,16 +323,23 @@ class FloorService:
         with self._lock:
             self.acks, self.expected = 0, self.n
             self.done.clear()
+
+        def orders() -> Iterator[tuple[str, bytes, Properties]]:
+            for i in range(self.n):
+                order_id = uuid.uuid4().hex
+                vehicle = f"{self.prefix}/{SITE}/vehicles/ev{i:05d}"
+                props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+                props.MessageExpiryInterval = 30
+                props.ResponseTopic = f"{vehicle}/ack"
+                props.CorrelationData = order_id.encode()
+                payload = json.dumps({"order_id": order_id, **template}).encode()
+                yield f"{vehicle}/order", payload, props
+
+        self._next = orders()
         t0 = time.perf_counter()
-        for i in range(self.n):
-            order_id = uuid.uuid4().hex
-            vehicle = f"{self.prefix}/{SITE}/vehicles/ev{i:05d}"
-            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            props.MessageExpiryInterval = 30
-            props.ResponseTopic = f"{vehicle}/ack"
-            props.CorrelationData = order_id.encode()
-            payload = json.dumps({"order_id": order_id, **template}).encode()
-            self.client.publish(f"{vehicle}/order", payload, qos=1, properties=props)
+        for _ in range(self.in_flight):
+            if not self._send_next():
+                break
         self.done.wait(timeout_s)
         elapsed = time.perf_counter() - t0
         with self._lock:

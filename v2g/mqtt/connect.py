@@ -38,7 +38,9 @@ def client_for(s: MqttSettings) -> aiomqtt.Client:
         properties=connect,
         keepalive=s.keepalive_s,
         timeout=s.operation_timeout_s,
-        max_inflight_messages=s.max_in_flight,
+        # 0: no bound inside paho. The publisher bounds what is in flight itself (and waits
+        # for each PUBACK), and paho's own bound rescans its outgoing queue on every PUBACK
+        max_inflight_messages=0,
     )
     # the publisher bounds its own concurrency; only warn well beyond that bound
     client.pending_calls_threshold = s.max_in_flight + 64
