@@ -1,7 +1,8 @@
 """Orders, results and schedules out through the broker: the :class:`Publisher` port over MQTT.
 
-Every order of a round is published at QoS 1 concurrently, with at most ``max_in_flight``
-publications waiting for their PUBACK at once (shared by every dispatch using this publisher).
+Every order of a round is published at QoS 1 in one batch (:mod:`v2g.mqtt.batch`), with at
+most ``max_in_flight`` publications waiting for their PUBACK at once (shared by every dispatch
+using this publisher, and by its results and schedules).
 Over MQTT 5 each order carries a message expiry interval (until ``expires_at``), the vehicle's
 ack topic as response topic, and its ``order_id`` as correlation data.
 """
@@ -21,6 +22,7 @@ from dispatch.models import DispatchResult, Order
 from dispatch.ports import Clock
 from v2g.clock import SystemClock
 from v2g.mqtt import metrics as mm
+from v2g.mqtt.batch import Message
 from v2g.mqtt.errors import MqttTransportError
 from v2g.mqtt.payloads import OrderPayload, ResultPayload, SchedulePayload, encode
 from v2g.mqtt.settings import Protocol
@@ -61,20 +63,15 @@ class MqttPublisher:
             raise PublishError(
                 f"MQTT broker not connected, {len(orders)} orders not sent", signal_id=signal_id
             )
-        failed: list[str] = []
-        pending = iter(orders)
-
-        async def worker() -> None:
-            for order in pending:  # the workers share one iterator: each order goes once
-                async with self._slots:
-                    try:
-                        await self._publish_order(order)
-                    except MqttTransportError:
-                        failed.append(order.order_id)
-
-        async with asyncio.TaskGroup() as group:
-            for n in range(min(len(orders), self.max_in_flight)):
-                group.create_task(worker(), name=f"mqtt-publish-{signal_id}-{n}")
+        try:
+            unconfirmed = await self.transport.publish_batch(
+                [self._order_message(order) for order in orders], window=self._slots
+            )
+        except MqttTransportError as exc:
+            raise PublishError(
+                f"{len(orders)} orders not sent: {exc}", signal_id=signal_id
+            ) from exc
+        failed = [orders[i].order_id for i in unconfirmed]
         if failed:
             self.transport.metrics.inc(mm.PUBLISH_FAILURES, len(failed), kind="order")
             log.warning(
@@ -86,7 +83,8 @@ class MqttPublisher:
             )
         return failed
 
-    async def _publish_order(self, order: Order) -> None:
+    def _order_message(self, order: Order) -> Message:
+        """Topic, payload and (MQTT 5) properties of one order."""
         topics = self.transport.topics
         properties = None
         if self.transport.settings.protocol is Protocol.V5:
@@ -95,11 +93,8 @@ class MqttPublisher:
             properties.MessageExpiryInterval = expiry_interval_s(left_s)
             properties.ResponseTopic = topics.ack(order.site_id, order.vehicle_id)
             properties.CorrelationData = order.order_id.encode()
-        await self.transport.publish(
-            topics.order(order.site_id, order.vehicle_id),
-            encode(OrderPayload.from_order(order)),
-            properties=properties,
-        )
+        payload = encode(OrderPayload.from_order(order))
+        return topics.order(order.site_id, order.vehicle_id), payload, properties
 
     async def publish_result(self, result: DispatchResult) -> None:
         """Publish a dispatch result, retained, on its signal's result topic."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -42,6 +42,7 @@ from dispatch.models import Ack, FlexibilitySignal
 from fleet.registry import FleetRegistry
 from metrics import MetricsSink, NopSink
 from v2g.mqtt import metrics as mm
+from v2g.mqtt.batch import Message, publish_batch
 from v2g.mqtt.connect import client_for
 from v2g.mqtt.errors import MqttTransportError, NotConnectedError, PayloadError, TopicError
 from v2g.mqtt.payloads import (
@@ -170,6 +171,23 @@ class MqttTransport:
             )
         except aiomqtt.MqttError as exc:
             raise MqttTransportError(f"publish to {topic!r} failed: {exc}") from exc
+
+    async def publish_batch(
+        self, messages: Sequence[Message], *, window: asyncio.Semaphore
+    ) -> list[int]:
+        """Publish many messages at QoS 1 (see :func:`~v2g.mqtt.batch.publish_batch`).
+
+        Returns the indices not confirmed by the broker; :class:`NotConnectedError` when there
+        is no connection at all.
+        """
+        client = self._client
+        if client is None or not self._up.is_set():
+            raise NotConnectedError("not connected to the MQTT broker")
+        if self.settings.protocol is not Protocol.V5:
+            messages = [(topic, payload, None) for topic, payload, _ in messages]
+        return await publish_batch(
+            client, messages, window=window, timeout_s=self.settings.operation_timeout_s
+        )
 
     # -- connection loop ---------------------------------------------------------------------
 
