@@ -9,7 +9,7 @@ past that is refused for prices (no price, no plan) and read as zero load for fo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -19,6 +19,13 @@ from solvers.model import FloatArray
 
 SLOT = timedelta(minutes=SLOT_MINUTES)
 _LAST_POINT_HOLDS = timedelta(hours=1)
+
+
+def floor_slot(when: datetime) -> datetime:
+    """The start of the slot containing ``when``, in UTC (slots start on the hour's grid)."""
+    when = when.astimezone(UTC)
+    minutes = when.minute - when.minute % SLOT_MINUTES
+    return when.replace(minute=minutes, second=0, microsecond=0)
 
 
 def slot_starts(window_start: datetime, n_slots: int) -> list[datetime]:

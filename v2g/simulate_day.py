@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from allocation import (
     AllocateOptions,
@@ -48,8 +48,7 @@ from scheduling import (
 )
 from scheduling import Route as ScheduleRoute
 from scheduling import Violation as PlanViolation
-
-SLOT = timedelta(minutes=30)
+from scheduling.slots import SLOT, floor_slot
 
 
 @dataclass(frozen=True)
@@ -81,13 +80,6 @@ class DayReport:
         return not (self.initial.violations or self.plan_violations or reruns or self.stability)
 
 
-def _floor_slot(when: datetime) -> datetime:
-    """``when`` in UTC, rounded down to a 30-minute boundary."""
-    when = when.astimezone(UTC)
-    minutes = when.hour * 60 + when.minute
-    return when.replace(hour=0, minute=0, second=0, microsecond=0) + SLOT * (minutes // 30)
-
-
 def day_prices(start: datetime, hours: float) -> tuple[PricePoint, ...]:
     """Synthetic half-hourly prices: cheap at night, a morning and a higher evening peak."""
     out = []
@@ -101,7 +93,7 @@ def day_prices(start: datetime, hours: float) -> tuple[PricePoint, ...]:
 
 def schedule_problem(day: DepotDay, result: AllocationResult) -> ScheduleProblem:
     """The charge-scheduling problem of the day as allocated (post-allocation mode)."""
-    start = _floor_slot(day.window_start)
+    start = floor_slot(day.window_start)
     hours = min(24.0, max(4.0, day.parameters.window_h))
     vehicles = tuple(
         VehicleSpec(
@@ -204,7 +196,7 @@ def simulate_day(
     problem = schedule_problem(day, first)
     plan = schedule(problem, schedule_options or ScheduleOptions())
     plan_violations = tuple(check_plan(problem, plan))
-    when = cancel_at or _floor_slot(day.window_start + timedelta(hours=day.parameters.window_h / 2))
+    when = cancel_at or floor_slot(day.window_start + timedelta(hours=day.parameters.window_h / 2))
     target = _to_cancel(day, first, when)
     if target is None:
         return DayReport(initial, plan, plan_violations, None, None, None, ())

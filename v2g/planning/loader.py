@@ -18,6 +18,7 @@ from allocation import AllocationResult, DepotDay, RouteStatus, Vehicle
 from allocation import Route as DayRoute
 from scheduling import Mode, Route, RouteAssignment, ScheduleProblem, VehicleSpec
 from scheduling.models import MAX_WINDOW_H
+from scheduling.slots import floor_slot
 from v2g.planning.coverage import placeholder_prices, require_prices, uncovered
 from v2g.planning.errors import MissingDataError, iso
 from v2g.site_params import SiteConfig
@@ -35,12 +36,6 @@ class RouteSource(enum.StrEnum):
 
     PLANNED = "planned"  # t_route_plan.vehicle_id: independent mode
     ALLOCATED = "allocated"  # the allocation: post-allocation mode
-
-
-def floor_slot(when: datetime) -> datetime:
-    """The start of the half hour containing ``when``, in UTC."""
-    when = when.astimezone(UTC)
-    return when.replace(minute=when.minute - when.minute % 30, second=0, microsecond=0)
 
 
 def _efficiency(site_id: str, records: list[VehicleRecord]) -> float | None:
