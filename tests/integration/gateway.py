@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from dispatch.models import Ack, Order
 from v2g.mqtt import OrderPayload, Topics
@@ -111,3 +113,20 @@ async def gateway(
             for task in list(sim._tasks):
                 task.cancel()
             await asyncio.gather(runner, *sim._tasks, return_exceptions=True)
+
+
+async def forget_session(broker: tuple[str, int], client_id: str) -> None:
+    """End a client's persistent session on the broker (clean start, expiry 0)."""
+    host, port = broker
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 0
+    async with aiomqtt.Client(
+        host,
+        port,
+        identifier=client_id,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        clean_start=True,
+        properties=props,
+        timeout=3.0,
+    ):
+        pass

@@ -20,11 +20,9 @@ from pathlib import Path
 import aiomqtt
 import asyncpg
 import pytest
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from dispatch.models import DispatchStatus
-from tests.integration.gateway import eventually
+from tests.integration.gateway import eventually, forget_session
 from tests.integration.serve_process import ServeProcess
 from tests.pg import fresh_database
 from v2g.mqtt import OrderPayload, ResultPayload, SignalPayload, Topics
@@ -100,23 +98,6 @@ async def gateways(broker: tuple[str, int], topics: Topics) -> AsyncIterator[Gat
         finally:
             receiver.cancel()
             await asyncio.gather(receiver, return_exceptions=True)
-
-
-async def forget_session(broker: tuple[str, int], client_id: str) -> None:
-    """End the service's persistent session on the broker (clean start, expiry 0)."""
-    host, port = broker
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 0
-    async with aiomqtt.Client(
-        host,
-        port,
-        identifier=client_id,
-        protocol=aiomqtt.ProtocolVersion.V5,
-        clean_start=True,
-        properties=props,
-        timeout=3.0,
-    ):
-        pass
 
 
 async def results(broker: tuple[str, int], topic: str) -> AsyncIterator[ResultPayload]:

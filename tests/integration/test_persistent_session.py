@@ -10,12 +10,10 @@ from contextlib import asynccontextmanager
 
 import aiomqtt
 import pytest
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from dispatch import Ack
 from fleet import FleetRegistry
-from tests.integration.gateway import eventually
+from tests.integration.gateway import eventually, forget_session
 from v2g.mqtt import MqttSettings, MqttTransport, Protocol, Topics
 
 SITE = "10"
@@ -26,19 +24,7 @@ async def client_id(broker: tuple[str, int]) -> AsyncIterator[str]:
     """A client id of its own; its session is ended on the broker after the test."""
     identifier = f"v2g-test-{uuid.uuid4().hex[:10]}"
     yield identifier
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 0
-    host, port = broker
-    async with aiomqtt.Client(
-        host,
-        port,
-        identifier=identifier,
-        protocol=aiomqtt.ProtocolVersion.V5,
-        clean_start=True,
-        properties=props,
-        timeout=3.0,
-    ):
-        pass
+    await forget_session(broker, identifier)
 
 
 @asynccontextmanager
