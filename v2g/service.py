@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
@@ -35,6 +36,7 @@ from fleet import FleetRegistry
 from metrics import PrometheusSink
 from metrics import catalog as m
 from v2g.clock import SystemClock
+from v2g.heap import settle_heap
 from v2g.http import HealthServer
 from v2g.mqtt import MqttPublisher, MqttSettings, MqttTransport
 from v2g.recovery import Recovery
@@ -107,6 +109,7 @@ class Service:
         )
         self.drain_report: DrainReport | None = None
         self.heap_frozen = asyncio.Event()
+        self._unsettle: Callable[[], None] | None = None
         self._accepting = False
         self._started = asyncio.Event()
         self._stop = asyncio.Event()
@@ -183,8 +186,8 @@ class Service:
             if self._recovering is not None:  # unfinished: still in flight in the journal
                 self._recovering.cancel()
             await self._stack.__aexit__(exc_type, exc, tb)
-            if self.heap_frozen.is_set():
-                gc.unfreeze()
+            if self._unsettle is not None:
+                self._unsettle()
             log.info("service_stopped")
 
     def stop(self) -> None:
@@ -292,9 +295,8 @@ class Service:
         """Once the retained fleet has arrived, move the long-lived heap out of the collector.
 
         Every vehicle, order book and payload model built at start-up would otherwise be
-        traversed by each full collection; on a 10k-vehicle heap one costs about 25 ms, and
-        it lands inside whichever dispatch triggers it (see docs/benchmarks.md). After
-        ``gc.freeze()`` the collector only looks at objects created since.
+        traversed by each full collection, inside whichever dispatch triggers it; see
+        :func:`v2g.heap.settle_heap` (freeze, and rarer collections).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.fleet_settle_max_s
@@ -302,7 +304,6 @@ class Service:
         while len(self.registry) != seen and loop.time() < deadline:
             seen = len(self.registry)  # the fleet is settled when it stops growing
             await asyncio.sleep(self.fleet_settle_s)
-        gc.collect()
-        gc.freeze()
+        self._unsettle = settle_heap()
         self.heap_frozen.set()
         log.info("heap_frozen", vehicles=len(self.registry), frozen=gc.get_freeze_count())
