@@ -14,11 +14,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from v2g.mqtt.properties import share_property_tables
 from v2g.mqtt.settings import MqttSettings, Protocol
 
 
 def client_for(s: MqttSettings) -> aiomqtt.Client:
     """A new (not yet connected) client for one connection to the broker of ``s``."""
+    share_property_tables()  # every message received builds paho Properties
     v5 = s.protocol is Protocol.V5
     persistent = s.client_id is not None
     connect: Properties | None = None

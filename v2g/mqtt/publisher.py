@@ -14,8 +14,6 @@ import math
 from collections.abc import Sequence
 
 import structlog
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from dispatch.errors import PublishError
 from dispatch.models import DispatchResult, Order
@@ -25,6 +23,7 @@ from v2g.mqtt import metrics as mm
 from v2g.mqtt.batch import Message
 from v2g.mqtt.errors import MqttTransportError
 from v2g.mqtt.payloads import OrderPayload, ResultPayload, SchedulePayload, encode
+from v2g.mqtt.properties import PublishProperties
 from v2g.mqtt.settings import Protocol
 from v2g.mqtt.transport import MqttTransport
 
@@ -89,10 +88,11 @@ class MqttPublisher:
         properties = None
         if self.transport.settings.protocol is Protocol.V5:
             left_s = (order.expires_at - self.clock.now()).total_seconds()
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            properties.MessageExpiryInterval = expiry_interval_s(left_s)
-            properties.ResponseTopic = topics.ack(order.site_id, order.vehicle_id)
-            properties.CorrelationData = order.order_id.encode()
+            properties = PublishProperties(
+                message_expiry_s=expiry_interval_s(left_s),
+                response_topic=topics.ack(order.site_id, order.vehicle_id),
+                correlation_data=order.order_id.encode(),
+            )
         payload = encode(OrderPayload.from_order(order))
         return topics.order(order.site_id, order.vehicle_id), payload, properties
 
