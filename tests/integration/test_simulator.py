@@ -163,3 +163,39 @@ async def test_answers_are_reproducible_for_a_seed(settings: MqttSettings) -> No
             return sorted((a.vehicle_id, a.status.value, a.accepted_kw) for a in fleet.acks_sent)
 
     assert await run() == await run()
+
+
+async def test_bad_orders_are_dropped_and_the_session_keeps_answering(
+    settings: MqttSettings, client: aiomqtt.Client
+) -> None:
+    """Malformed JSON, a wrong field and an unknown vehicle get no ack; a good order after them
+    is still answered (orders are handled in paho's callback: nothing may escape it)."""
+    topics = Topics(settings.topic_prefix)
+    async with GatewayFleet(settings, SITE, [_vehicle("evA")], Behaviour()) as fleet:
+        await client.subscribe(f"{settings.topic_prefix}/{SITE}/vehicles/+/ack", qos=1)
+        await client.publish(topics.order(SITE, "evA"), b"{not json", qos=1)
+        await client.publish(topics.order(SITE, "evA"), b'{"order_id": "o-x"}', qos=1)
+        await client.publish(topics.order(SITE, "evZ"), _order("o-z", 4.0), qos=1)
+        await client.publish(topics.order(SITE, "evA"), _order("o-ok", 4.0), qos=1)
+        async with asyncio.timeout(2.0):
+            message = await anext(aiter(client.messages))
+        assert isinstance(message.payload, bytes)
+        assert json.loads(message.payload)["order_id"] == "o-ok"
+        await asyncio.sleep(0.2)
+        assert [a.order_id for a in fleet.acks_sent] == ["o-ok"]
+
+
+async def test_a_newer_order_replaces_the_one_executing(
+    settings: MqttSettings, client: aiomqtt.Client
+) -> None:
+    """Two accepted orders for one vehicle: only the newer moves the SoC from then on."""
+    topics = Topics(settings.topic_prefix)
+    async with GatewayFleet(settings, SITE, [_vehicle("evA")], Behaviour(), tick_s=0.05) as fleet:
+        await client.publish(topics.order(SITE, "evA"), _order("o-1", 36.0, 60.0), qos=1)
+        await eventually(lambda: fleet.vehicle("evA").soc_pct < 60.0)
+        await client.publish(topics.order(SITE, "evA"), _order("o-2", 36.0, 0.1), qos=1)
+        await eventually(lambda: len(fleet.acks_sent) == 2)
+        await asyncio.sleep(0.3)  # o-2 lasts 0.1 s and o-1 is replaced: nothing executes now
+        settled = fleet.vehicle("evA").soc_pct
+        await asyncio.sleep(0.2)
+        assert fleet.vehicle("evA").soc_pct == settled

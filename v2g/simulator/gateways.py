@@ -9,6 +9,12 @@ is then executed: from its ``start`` to its ``end`` the vehicle's SoC moves ever
 (:func:`~v2g.simulator.battery.soc_after`) and its status is republished. A newer accepted
 order for the same vehicle replaces the one being executed.
 
+A fleet of 10k gateways has to keep up with a service on the same machine, so the order path
+is lean: orders are handled in the session's paho callback (no message object, queue or task
+per order), acks leave through paho's client at once with properties packed once
+(:class:`~v2g.mqtt.properties.PublishProperties`), one ticker moves every executing vehicle
+(no task per order), and once started the fleet settles its heap (:func:`v2g.heap.settle_heap`).
+
 Presence and its limitation: a Last Will is per connection, so only a session holding exactly
 one vehicle (``vehicles_per_session=1``) sets that vehicle's ``{"online": false}`` as its Will.
 A multiplexed session that drops leaves its vehicles' retained ``{"online": true}`` in place;
@@ -23,23 +29,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
 import aiomqtt
 import paho.mqtt.client as paho
 import structlog
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from dispatch.models import Ack, AckStatus, Order
 from dispatch.ports import Clock
 from fleet.vehicle import Vehicle
 from v2g.clock import SystemClock
+from v2g.heap import settle_heap
 from v2g.mqtt.errors import PayloadError, TopicError
 from v2g.mqtt.payloads import AckPayload, OnlinePayload, OrderPayload, StatusPayload, decode
+from v2g.mqtt.properties import PublishProperties, share_property_tables
 from v2g.mqtt.settings import MqttSettings, Protocol
 from v2g.mqtt.topics import TopicKind, Topics
 from v2g.sim.behaviour import Behaviour
@@ -88,7 +97,9 @@ class GatewayFleet:
         self._stack: AsyncExitStack | None = None
         self._receivers: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()  # acks waiting for their latency
-        self._executing: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        self._executing: dict[str, _Execution] = {}  # vehicle id -> the order it executes
+        self._ticker: asyncio.Task[None] | None = None
+        self._unsettle: Callable[[], None] | None = None
         self._gate = asyncio.Semaphore(settings.max_in_flight)
         self.acks_sent: list[Ack] = []
 
@@ -118,6 +129,8 @@ class GatewayFleet:
                 self._receivers.append(
                     asyncio.create_task(self._receive(client), name=f"gateway-session-{index}")
                 )
+            self._ticker = asyncio.create_task(self._tick(), name="gateway-fleet-ticker")
+            self._unsettle = settle_heap()
         except BaseException:
             await self._stop(say_goodbye=False)
             raise
@@ -141,11 +154,15 @@ class GatewayFleet:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
-        tasks = [*(task for _, task in self._executing.values()), *self._receivers]
+        tasks = [*self._receivers, *([self._ticker] if self._ticker is not None else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._ticker = None
         self._executing.clear()
+        if self._unsettle is not None:
+            self._unsettle()
+            self._unsettle = None
         if say_goodbye and self._client_of:
             offline = OnlinePayload(online=False).model_dump_json().encode()
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
@@ -162,6 +179,7 @@ class GatewayFleet:
         self._client_of.clear()
 
     def _client_for(self, group: list[str]) -> aiomqtt.Client:
+        share_property_tables()  # every order received builds paho Properties
         s = self.settings
         v5 = s.protocol is Protocol.V5
         will = None
@@ -177,7 +195,9 @@ class GatewayFleet:
             will=will,
             keepalive=s.keepalive_s,
             timeout=s.operation_timeout_s,
-            max_inflight_messages=s.max_in_flight,
+            # 0: no bound inside paho (it rescans its outgoing queue on every PUBACK): the
+            # fleet's own gate bounds its publications, and its acks are one per order
+            max_inflight_messages=0,
         )
         client.pending_calls_threshold = s.max_in_flight  # the fleet's own publish limit
         return client
@@ -221,6 +241,9 @@ class GatewayFleet:
         await self._gather(one(vid) for vid in group)
 
     async def _subscribe(self, client: aiomqtt.Client, group: list[str]) -> None:
+        # orders go to the callback, straight from paho's reader: nothing else is subscribed
+        orders = f"{self.topics.prefix}/{self.site_id}/vehicles/+/{TopicKind.ORDER.value}"
+        client._client.message_callback_add(orders, self._on_paho_order)
         for i in range(0, len(group), _SUBSCRIBE_BATCH):
             batch = [
                 (self.topics.order(self.site_id, v), QOS) for v in group[i : i + _SUBSCRIBE_BATCH]
@@ -230,21 +253,29 @@ class GatewayFleet:
     # -- orders ------------------------------------------------------------------------------
 
     async def _receive(self, client: aiomqtt.Client) -> None:
+        """Wait on the session: orders go to the callback; this raises when the session drops."""
         async for message in client.messages:
-            topic = message.topic.value
-            try:
-                self._on_order(topic, message)
-            except (TopicError, PayloadError, ValueError) as exc:
-                log.warning("simulated_order_rejected", topic=topic, error=str(exc))
+            log.debug("simulated_gateway_ignored", topic=message.topic.value)
 
-    def _on_order(self, topic: str, message: aiomqtt.Message) -> None:
+    def _on_paho_order(self, _client: paho.Client, _userdata: Any, message: Any) -> None:
+        """paho's callback for the order topics (on the event loop, in paho's reader)."""
+        topic = ""
+        try:
+            topic = message.topic
+            self._on_order(topic, message.payload, message.properties)
+        except (TopicError, PayloadError, ValueError) as exc:
+            log.warning("simulated_order_rejected", topic=topic, error=str(exc))
+        except Exception:  # an exception here would end the session's reader
+            log.exception("simulated_order_failed", topic=topic)
+
+    def _on_order(self, topic: str, payload: bytes, properties: Properties | None) -> None:
         parsed = self.topics.parse(topic)
         vid = parsed.vehicle_id
         if parsed.kind is not TopicKind.ORDER or vid not in self._vehicles:
             return
-        if not self._vehicles[vid].online or not isinstance(message.payload, bytes | bytearray):
+        if not self._vehicles[vid].online:
             return
-        wire = decode(OrderPayload, topic, "order", message.payload)
+        wire = decode(OrderPayload, topic, "order", payload)
         order = Order(
             wire.order_id,
             wire.signal_id,
@@ -256,7 +287,7 @@ class GatewayFleet:
             wire.end,
             wire.expires_at,
         )
-        props: Any = message.properties
+        props: Any = properties
         reply_to = getattr(props, "ResponseTopic", None) or self.topics.ack(self.site_id, vid)
         correlation = getattr(props, "CorrelationData", None)
         until_expiry_s = max(0.0, (wire.expires_at - self.clock.now()).total_seconds())
@@ -291,8 +322,7 @@ class GatewayFleet:
         )
         props = None
         if correlation is not None and self.settings.protocol is Protocol.V5:
-            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            props.CorrelationData = correlation
+            props = PublishProperties(correlation_data=correlation)
         client = self._client_of[order.vehicle_id]._client  # paho, under aiomqtt's session
         info = client.publish(topic, body.model_dump_json().encode(), qos=QOS, properties=props)
         if info.rc != paho.MQTT_ERR_SUCCESS:
@@ -303,32 +333,40 @@ class GatewayFleet:
             self._start_execution(order, ack.accepted_kw)
 
     def _start_execution(self, order: Order, power_kw: float) -> None:
-        vid = order.vehicle_id
-        current = self._executing.get(vid)
-        if current is not None:
-            if current[0] == order.order_id:
-                return  # a duplicate ack of the order already running
-            current[1].cancel()
-        task = asyncio.create_task(self._execute(order, power_kw), name=f"execute-{vid}")
-        self._executing[vid] = (order.order_id, task)
+        current = self._executing.get(order.vehicle_id)
+        if current is not None and current.order.order_id == order.order_id:
+            return  # a duplicate ack of the order already running
+        self._executing[order.vehicle_id] = _Execution(
+            order, power_kw, max(order.start, self.clock.now())
+        )
 
-        def done(t: asyncio.Task[None]) -> None:
-            if self._executing.get(vid, (None, None))[1] is t:
-                del self._executing[vid]
+    async def _tick(self) -> None:
+        """Every ``tick_s``: move the SoC of every vehicle executing an order, republish it."""
+        while True:
+            await asyncio.sleep(self.tick_s)
+            now = self.clock.now()
+            moved: list[str] = []
+            for vid, run in list(self._executing.items()):
+                until = min(now, run.order.end)
+                if until > run.last:
+                    vehicle = self._vehicles[vid]
+                    seconds = (until - run.last).total_seconds()
+                    soc = soc_after(vehicle, run.order.direction, run.power_kw, seconds)
+                    self._vehicles[vid] = vehicle.model_copy(
+                        update={"soc_pct": soc, "updated_at": until}
+                    )
+                    run.last = until
+                    moved.append(vid)
+                if run.last >= run.order.end:
+                    del self._executing[vid]
+            if moved:
+                await self._gather(self._publish_status(vid) for vid in moved)
 
-        task.add_done_callback(done)
 
-    async def _execute(self, order: Order, power_kw: float) -> None:
-        wait_s = (order.start - self.clock.now()).total_seconds()
-        if wait_s > 0:
-            await asyncio.sleep(wait_s)
-        last = max(order.start, self.clock.now())
-        vid = order.vehicle_id
-        while last < order.end:
-            await asyncio.sleep(min(self.tick_s, (order.end - last).total_seconds()))
-            now = min(self.clock.now(), order.end)
-            vehicle = self._vehicles[vid]
-            soc = soc_after(vehicle, order.direction, power_kw, (now - last).total_seconds())
-            last = now
-            self._vehicles[vid] = vehicle.model_copy(update={"soc_pct": soc, "updated_at": now})
-            await self._publish_status(vid)
+@dataclass(slots=True)
+class _Execution:
+    """An accepted order a vehicle executes: its power and how far the SoC has followed."""
+
+    order: Order
+    power_kw: float
+    last: datetime
