@@ -35,11 +35,18 @@ class PrometheusSink:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self._metrics = {name: _make(spec, self.registry) for name, spec in CATALOG.items()}
+        # checked once per name, kind and label values: a dispatch counts every ack
+        self._children: dict[tuple[object, ...], Any] = {}
 
     def _child(self, name: str, kind: MetricKind, labels: dict[str, str]) -> Any:
-        spec = checked_spec(name, kind, labels)
-        metric = self._metrics[name]
-        return metric.labels(**labels) if spec.labels else metric
+        key = (name, kind, *labels.items())
+        child = self._children.get(key)
+        if child is None:
+            spec = checked_spec(name, kind, labels)
+            metric = self._metrics[name]
+            child = metric.labels(**labels) if spec.labels else metric
+            self._children[key] = child
+        return child
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         """Add to a counter."""

@@ -45,7 +45,9 @@ def test_unknown_metric_is_refused(sink: Sink) -> None:
 
 
 def test_wrong_kind_is_refused(sink: Sink) -> None:
-    """A counter cannot be set or observed; a gauge cannot be incremented."""
+    """A counter cannot be set or observed; a gauge cannot be incremented (even once the
+    counter has been recorded with the same labels)."""
+    sink.inc(DISPATCHES, 1.0, **DISPATCH_LABELS)
     with pytest.raises(ValueError, match="is a counter, not a gauge"):
         sink.set(DISPATCHES, 1.0, **DISPATCH_LABELS)
     with pytest.raises(ValueError, match="is a counter, not a histogram"):
@@ -67,7 +69,8 @@ def test_wrong_kind_is_refused(sink: Sink) -> None:
     ids=["none", "missing", "extra", "misspelt"],
 )
 def test_wrong_label_set_is_refused(sink: Sink, labels: dict[str, str]) -> None:
-    """Labels must be exactly the catalogue's label names."""
+    """Labels must be exactly the catalogue's label names (also after a correct record)."""
+    sink.inc(DISPATCHES, 1.0, **DISPATCH_LABELS)
     with pytest.raises(ValueError, match="takes labels"):
         sink.inc(DISPATCHES, 1.0, **labels)
 
