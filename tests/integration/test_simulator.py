@@ -46,6 +46,14 @@ def _order(order_id: str, power_kw: float, seconds: float = 60.0, start_in: floa
     ).encode()
 
 
+async def _next_message(client: aiomqtt.Client) -> tuple[aiomqtt.Message, dict[str, object]]:
+    """The next message the client receives (within 2 s) and its JSON payload."""
+    async with asyncio.timeout(2.0):
+        message = await anext(aiter(client.messages))
+    assert isinstance(message.payload, bytes)
+    return message, json.loads(message.payload)
+
+
 async def _collect(client: aiomqtt.Client, into: dict[str, bytes], seconds: float) -> None:
     try:
         async with asyncio.timeout(seconds):
@@ -100,10 +108,7 @@ async def test_order_is_answered_on_response_topic_with_correlation(
         props.ResponseTopic = reply_to
         props.CorrelationData = b"o-1"
         await client.publish(topics.order(SITE, "evA"), _order("o-1", 5.0), qos=1, properties=props)
-        async with asyncio.timeout(2.0):
-            message = await anext(aiter(client.messages))
-        assert isinstance(message.payload, bytes)
-        ack = json.loads(message.payload)
+        message, ack = await _next_message(client)
         assert ack["order_id"] == "o-1"
         assert ack["status"] == "accepted"
         assert ack["accepted_kw"] == 5.0
@@ -120,10 +125,8 @@ async def test_rejecting_gateway_acks_on_ack_topic_and_keeps_soc(
     async with GatewayFleet(settings, SITE, [_vehicle("evB")], behaviour, tick_s=0.05) as fleet:
         await client.subscribe(topics.ack(SITE, "evB"), qos=1)
         await client.publish(topics.order(SITE, "evB"), _order("o-2", 5.0), qos=1)
-        async with asyncio.timeout(2.0):
-            message = await anext(aiter(client.messages))
-        assert isinstance(message.payload, bytes)
-        assert json.loads(message.payload)["status"] == "rejected"
+        _, ack = await _next_message(client)
+        assert ack["status"] == "rejected"
         await asyncio.sleep(0.2)
         assert fleet.vehicle("evB").soc_pct == 60.0
 
@@ -177,10 +180,8 @@ async def test_bad_orders_are_dropped_and_the_session_keeps_answering(
         await client.publish(topics.order(SITE, "evA"), b'{"order_id": "o-x"}', qos=1)
         await client.publish(topics.order(SITE, "evZ"), _order("o-z", 4.0), qos=1)
         await client.publish(topics.order(SITE, "evA"), _order("o-ok", 4.0), qos=1)
-        async with asyncio.timeout(2.0):
-            message = await anext(aiter(client.messages))
-        assert isinstance(message.payload, bytes)
-        assert json.loads(message.payload)["order_id"] == "o-ok"
+        _, ack = await _next_message(client)
+        assert ack["order_id"] == "o-ok"
         await asyncio.sleep(0.2)
         assert [a.order_id for a in fleet.acks_sent] == ["o-ok"]
 
