@@ -35,6 +35,17 @@ _TABLES = ("types", "names", "properties")
 _PROTOTYPE = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
 
 
+_original_init = Properties.__init__
+
+
+def _shared_init(self: Properties, packetType: int) -> None:  # noqa: N803 (paho's name)
+    """paho's constructor without building the tables: the prototype's are shared."""
+    state = self.__dict__
+    state["packetType"] = packetType
+    for table in _TABLES:
+        state[table] = getattr(_PROTOTYPE, table)
+
+
 def _variable_int(value: int) -> bytes:
     """A Variable Byte Integer (MQTT 5.0, 1.5.5)."""
     out = bytearray()
@@ -61,11 +72,9 @@ class PublishProperties(Properties):
         response_topic: str | None = None,
         correlation_data: bytes | None = None,
     ) -> None:
-        # not paho's constructor: it is what this class exists to avoid
+        # not paho's constructor, which builds the tables per instance: the shared ones
+        _shared_init(self, PacketTypes.PUBLISH)
         state = self.__dict__
-        state["packetType"] = PacketTypes.PUBLISH
-        for table in _TABLES:
-            state[table] = getattr(_PROTOTYPE, table)
         body = b""
         if message_expiry_s is not None:
             if not 0 <= message_expiry_s <= 0xFFFFFFFF:
@@ -87,16 +96,6 @@ class PublishProperties(Properties):
         """The encoded properties, length first (what paho writes after the packet id)."""
         packed: bytes = self.__dict__["_packed"]
         return packed
-
-
-_original_init = Properties.__init__
-
-
-def _shared_init(self: Properties, packetType: int) -> None:  # noqa: N803 (paho's name)
-    state = self.__dict__
-    state["packetType"] = packetType
-    for table in _TABLES:
-        state[table] = getattr(_PROTOTYPE, table)
 
 
 def share_property_tables() -> bool:
