@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
 from allocation.instance import Instance
+from allocation.models import Route, Vehicle
+from allocation.window import Context
 from solvers.model import FloatArray
 
 Seq = tuple[int, ...]
@@ -95,24 +98,26 @@ class SequenceSearch:
 
     def sequence_value(self, v: int, seq: Seq) -> float:
         """Scaled sequence terms of ``seq``."""
-        key = (v, seq)
-        hit = self._score.get(key)
-        if hit is None:
-            inst = self.inst
-            routes = [inst.routes[i] for i in seq]
-            raw = inst.scoring.sequence_score(inst.ctx, inst.vehicles[v], routes)
-            hit = self._score[key] = inst.scoring.scale * raw
-        return hit
+        return self._scaled(self._score, self.inst.scoring.sequence_score, v, seq)
 
     def sequence_bound(self, v: int, seq: Seq) -> float:
         """Scaled bound of the sequence terms of any extension of ``seq``."""
+        return self._scaled(self._bound, self.inst.scoring.sequence_bound, v, seq)
+
+    def _scaled(
+        self,
+        cache: dict[tuple[int, Seq], float],
+        terms: Callable[[Context, Vehicle, Sequence[Route]], float],
+        v: int,
+        seq: Seq,
+    ) -> float:
+        """``terms`` of vehicle ``v`` on ``seq``, scaled, computed once per key."""
         key = (v, seq)
-        hit = self._bound.get(key)
+        hit = cache.get(key)
         if hit is None:
             inst = self.inst
             routes = [inst.routes[i] for i in seq]
-            raw = inst.scoring.sequence_bound(inst.ctx, inst.vehicles[v], routes)
-            hit = self._bound[key] = inst.scoring.scale * raw
+            hit = cache[key] = inst.scoring.scale * terms(inst.ctx, inst.vehicles[v], routes)
         return hit
 
     def is_column(self, v: int, seq: Seq) -> bool:
